@@ -1,0 +1,18 @@
+from rest_framework import serializers
+
+
+class MembershipBriefSerializer(serializers.Serializer):
+    org_id = serializers.UUIDField()
+    org_name = serializers.CharField(source="org.name")
+    role = serializers.CharField()
+
+
+class MeSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    email = serializers.EmailField()
+    name = serializers.CharField()
+    is_staff = serializers.BooleanField()
+    memberships = serializers.SerializerMethodField()
+
+    def get_memberships(self, user) -> list[dict]:
+        return MembershipBriefSerializer(self.context["memberships"], many=True).data

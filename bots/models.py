@@ -1,0 +1,66 @@
+"""Bots: one chatbot of an organisation, with its behaviour settings and public channel identity."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models.functions import Lower
+
+from tenants.models import TenantScopedModel
+
+
+def new_public_id() -> str:
+    return "b_" + secrets.token_urlsafe(12)
+
+
+DEFAULT_SYSTEM_PROMPT = "You are a helpful assistant. Answer clearly and concisely."
+DEFAULT_FALLBACK = "Sorry, I don't know the answer to that from my knowledge base."
+
+
+class Bot(TenantScopedModel):
+    name = models.CharField(max_length=120)
+    description = models.TextField(blank=True)
+    system_prompt = models.TextField(default=DEFAULT_SYSTEM_PROMPT, blank=True)
+    greeting = models.CharField(max_length=500, default="Hi! How can I help you?", blank=True)
+    fallback_message = models.CharField(max_length=1000, default=DEFAULT_FALLBACK)
+    model_name = models.CharField(
+        max_length=100, blank=True, help_text="Empty = the platform's default model."
+    )
+    temperature = models.FloatField(default=0.2, validators=[MinValueValidator(0.0), MaxValueValidator(2.0)])
+    top_k = models.PositiveSmallIntegerField(
+        default=5, validators=[MinValueValidator(1), MaxValueValidator(20)]
+    )
+    relevance_threshold = models.FloatField(
+        default=0.3,
+        validators=[MinValueValidator(-1.0), MaxValueValidator(1.0)],
+        help_text="Passages scoring below this cosine similarity are ignored.",
+    )
+    is_active = models.BooleanField(default=True)
+    public_id = models.CharField(max_length=32, unique=True, default=new_public_id, editable=False)
+    allowed_origins = models.JSONField(default=list, blank=True)
+    # Bumped whenever the set of searchable vectors changes; per-process vector caches key on it.
+    index_version = models.PositiveBigIntegerField(default=0, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(Lower("name"), "org", name="uniq_bot_name_per_org"),
+            models.CheckConstraint(
+                condition=models.Q(temperature__gte=0) & models.Q(temperature__lte=2),
+                name="bot_temperature_range",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(top_k__gte=1) & models.Q(top_k__lte=20), name="bot_top_k_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

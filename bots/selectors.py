@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+
+from tenants.models import Organization
+
+from .models import Bot
+
+
+def bot_list(*, org: Organization) -> QuerySet[Bot]:
+    return Bot.objects.for_org(org).order_by("name", "id")
+
+
+def bot_get(*, org: Organization, bot_id: Any) -> Bot:
+    """The org's bot, or 404 — another org's bot is indistinguishable from a missing one."""
+    return get_object_or_404(Bot.objects.for_org(org).select_related("org"), pk=bot_id)

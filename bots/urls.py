@@ -1,0 +1,8 @@
+from django.urls import path
+
+from . import apis
+
+urlpatterns = [
+    path("", apis.BotListApi.as_view(), name="bot-list"),
+    path("<uuid:bot_id>/", apis.BotDetailApi.as_view(), name="bot-detail"),
+]

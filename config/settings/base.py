@@ -1,0 +1,269 @@
+"""Botwright settings: one module configured entirely by environment variables.
+
+Every default is the embedded, account-free choice (SQLite, local files, vectors in the database,
+offline MiniLM, extractive answers). Production differs only by environment; values production
+cannot run without are checked at start-up (see ``_require_production_values``).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+# --- Core ------------------------------------------------------------------------------------
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+_DEV_SECRET = "botwright-insecure-development-key-change-me"
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default=_DEV_SECRET)
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# Set on Lambda (Zappa sets it) or explicitly: turns on the production start-up checks.
+IS_PRODUCTION = env.bool("BOTWRIGHT_PRODUCTION", default=bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME")))
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "corsheaders",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "accounts",
+    "tenants",
+    "bots",
+    "documents",
+    "chat",
+    "analytics",
+    "integrations",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+AUTH_USER_MODEL = "accounts.User"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database --------------------------------------------------------------------------------
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+# On Lambda one container serves one request at a time; keeping the connection across
+# invocations saves the TCP+TLS handshake, and health checks drop a connection RDS closed.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=0)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+# --- Static files (admin, Swagger UI) served by WhiteNoise, also on Lambda -----------------
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGE_BACKEND = env.str("STORAGE_BACKEND", default="local")
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "media")))
+AWS_STORAGE_BUCKET_NAME = env.str("AWS_STORAGE_BUCKET_NAME", default="")
+AWS_ENDPOINT_URL = env.str("AWS_ENDPOINT_URL", default="") or None
+AWS_REGION = env.str("AWS_REGION", default=os.environ.get("AWS_DEFAULT_REGION", "eu-west-1"))
+if STORAGE_BACKEND == "s3":
+    _default_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": AWS_STORAGE_BUCKET_NAME,
+            "region_name": AWS_REGION,
+            "endpoint_url": AWS_ENDPOINT_URL,
+            "default_acl": None,
+            "file_overwrite": False,
+            "querystring_auth": True,
+        },
+    }
+elif STORAGE_BACKEND == "local":
+    _default_storage = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(MEDIA_ROOT)},
+    }
+else:
+    raise ImproperlyConfigured(f"STORAGE_BACKEND must be 'local' or 's3', not {STORAGE_BACKEND!r}.")
+STORAGES = {
+    "default": _default_storage,
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+
+# --- API -------------------------------------------------------------------------------------
+COGNITO_REGION = env.str("COGNITO_REGION", default=AWS_REGION)
+COGNITO_USER_POOL_ID = env.str("COGNITO_USER_POOL_ID", default="")
+COGNITO_APP_CLIENT_ID = env.str("COGNITO_APP_CLIENT_ID", default="")
+COGNITO_APP_CLIENT_SECRET = env.str("COGNITO_APP_CLIENT_SECRET", default="")
+COGNITO_DOMAIN = env.str("COGNITO_DOMAIN", default="")
+_cognito_base = f"https://cognito-idp.{COGNITO_REGION}.amazonaws.com/{COGNITO_USER_POOL_ID}"
+COGNITO_ISSUER = env.str("COGNITO_ISSUER", default=_cognito_base if COGNITO_USER_POOL_ID else "")
+COGNITO_JWKS_URL = env.str(
+    "COGNITO_JWKS_URL", default=f"{_cognito_base}/.well-known/jwks.json" if COGNITO_USER_POOL_ID else ""
+)
+COGNITO_ENABLED = bool(COGNITO_USER_POOL_ID and COGNITO_APP_CLIENT_ID)
+# HTTP Basic is a convenience for the local default (curl -u); production uses Cognito tokens.
+BASIC_AUTH_ENABLED = env.bool("BASIC_AUTH_ENABLED", default=not COGNITO_ENABLED)
+
+_auth_classes = [
+    "accounts.authentication.CognitoJWTAuthentication",
+    "rest_framework.authentication.SessionAuthentication",
+]
+if BASIC_AUTH_ENABLED:
+    _auth_classes.append("rest_framework.authentication.BasicAuthentication")
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": _auth_classes,
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "tenants.api.Pagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.MultiPartParser",
+        "rest_framework.parsers.FormParser",
+    ],
+    "EXCEPTION_HANDLER": "tenants.api.exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+if DEBUG:
+    REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"].append("rest_framework.renderers.BrowsableAPIRenderer")
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Botwright API",
+    "DESCRIPTION": "Multi-tenant knowledge-base chatbots: organisations, bots, documents, chat, analytics.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+API_VERSION = "1"
+
+CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
+# The public chat endpoints answer CORS themselves, per bot (allowed_origins); django-cors-headers
+# only serves the builder's origins on the rest of the API.
+CORS_URLS_REGEX = r"^/api/(?!public/).*$"
+CORS_ALLOW_CREDENTIALS = True
+
+# --- Accounts / invitations ------------------------------------------------------------------
+INVITATION_TTL_DAYS = env.int("INVITATION_TTL_DAYS", default=7)
+DEMO_ADMIN_EMAIL = env.str("DEMO_ADMIN_EMAIL", default="admin@example.com")
+DEMO_ADMIN_PASSWORD = env.str("DEMO_ADMIN_PASSWORD", default="")
+
+# --- Knowledge base --------------------------------------------------------------------------
+VECTOR_STORE = env.str("VECTOR_STORE", default="database")
+DYNAMODB_VECTORS_TABLE = env.str("DYNAMODB_VECTORS_TABLE", default="botwright-vectors")
+DYNAMODB_VECTOR_QUANTIZATION = env.str("DYNAMODB_VECTOR_QUANTIZATION", default="float32")
+EMBEDDER = env.str("EMBEDDER", default="minilm")
+ONNX_MODEL_DIR = env.str("ONNX_MODEL_DIR", default=str(BASE_DIR / "build" / "minilm-onnx"))
+GEMINI_EMBEDDING_MODEL = env.str("GEMINI_EMBEDDING_MODEL", default="gemini-embedding-001")
+DOCUMENT_MAX_UPLOAD_BYTES = env.int("DOCUMENT_MAX_UPLOAD_BYTES", default=25 * 1024 * 1024)
+DOCUMENT_MAX_PAGES = env.int("DOCUMENT_MAX_PAGES", default=2000)
+DOCUMENT_EXTRACT_TIMEOUT_S = env.float("DOCUMENT_EXTRACT_TIMEOUT_S", default=120.0)
+DOCUMENT_PROCESSING = env.str("DOCUMENT_PROCESSING", default="thread")  # sync | thread | zappa
+DOCUMENT_STUCK_AFTER_S = env.int("DOCUMENT_STUCK_AFTER_S", default=900)
+DOCUMENT_MAX_ATTEMPTS = env.int("DOCUMENT_MAX_ATTEMPTS", default=3)
+DIRECT_UPLOAD_MAX_BYTES = env.int("DIRECT_UPLOAD_MAX_BYTES", default=200 * 1024 * 1024)
+# Django's own request-size guard: a little above the upload limit so the API can answer 413 itself.
+DATA_UPLOAD_MAX_MEMORY_SIZE = DOCUMENT_MAX_UPLOAD_BYTES + 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+# --- Chat ------------------------------------------------------------------------------------
+LLM_PROVIDER = env.str("LLM_PROVIDER", default="")  # "" = gemini when GEMINI_API_KEY is set
+GEMINI_API_KEY = env.str("GEMINI_API_KEY", default="")
+GEMINI_MODEL = env.str("GEMINI_MODEL", default="gemini-2.5-flash")
+GEMINI_TIMEOUT_S = env.float("GEMINI_TIMEOUT_S", default=25.0)
+CHAT_MAX_MESSAGE_CHARS = env.int("CHAT_MAX_MESSAGE_CHARS", default=4000)
+CHAT_HISTORY_TOKEN_BUDGET = env.int("CHAT_HISTORY_TOKEN_BUDGET", default=1500)
+PUBLIC_CHAT_RATE_VISITOR = env.str("PUBLIC_CHAT_RATE_VISITOR", default="20/minute")
+PUBLIC_CHAT_RATE_BOT = env.str("PUBLIC_CHAT_RATE_BOT", default="300/minute")
+
+# --- Caches (rate limits, per-process vector matrices) ---------------------------------------
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "botwright_cache",
+    }
+}
+
+# --- Security --------------------------------------------------------------------------------
+# API Gateway terminates TLS and forwards the scheme.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SESSION_COOKIE_SECURE = not DEBUG and IS_PRODUCTION
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=IS_PRODUCTION)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000 if IS_PRODUCTION else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = IS_PRODUCTION
+SECURE_HSTS_PRELOAD = IS_PRODUCTION
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"json": {"()": "config.logging.JsonFormatter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
+
+
+def _require_production_values() -> None:
+    """Fail loudly at start-up when production would run on development defaults."""
+    missing = []
+    if SECRET_KEY == _DEV_SECRET:
+        missing.append("DJANGO_SECRET_KEY")
+    if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+        missing.append("DATABASE_URL (PostgreSQL)")
+    if STORAGE_BACKEND == "s3" and not AWS_STORAGE_BUCKET_NAME:
+        missing.append("AWS_STORAGE_BUCKET_NAME")
+    if missing:
+        raise ImproperlyConfigured("Production start-up refused; set: " + ", ".join(missing))
+
+
+if IS_PRODUCTION:
+    _require_production_values()

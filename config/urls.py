@@ -1,0 +1,24 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from accounts.apis import AuthConfigApi, MeApi
+from integrations.apis import HealthApi
+
+admin.site.site_header = "Botwright operations"
+admin.site.site_title = "Botwright"
+
+org_patterns = [
+    path("", include("tenants.urls")),
+    path("<uuid:org_id>/bots/", include("bots.urls")),
+]
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/health", HealthApi.as_view(), name="health"),
+    path("api/auth/me", MeApi.as_view(), name="auth-me"),
+    path("api/auth/config", AuthConfigApi.as_view(), name="auth-config"),
+    path("api/orgs/", include(org_patterns)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+]

@@ -1,0 +1,14 @@
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from .health import run_checks
+
+
+class HealthApi(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    def get(self, request):
+        ok, checks = run_checks(deep=request.query_params.get("deep") in ("1", "true"))
+        return Response({"status": "ok" if ok else "error", "checks": checks}, status=200 if ok else 503)

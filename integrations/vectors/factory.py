@@ -1,0 +1,28 @@
+"""Builds the configured vector store once per process (`VECTOR_STORE`: database | dynamodb)."""
+
+from __future__ import annotations
+
+import functools
+
+from .base import VectorStore
+
+
+@functools.cache
+def get_vector_store(name: str | None = None) -> VectorStore:
+    from django.conf import settings
+
+    name = name or settings.VECTOR_STORE
+    if name == "database":
+        from .database import DatabaseVectorStore
+
+        return DatabaseVectorStore()
+    if name == "dynamodb":
+        from .dynamodb import DynamoDBVectorStore
+
+        return DynamoDBVectorStore(
+            settings.DYNAMODB_VECTORS_TABLE,
+            region=settings.AWS_REGION,
+            endpoint_url=settings.AWS_ENDPOINT_URL,
+            quantization=settings.DYNAMODB_VECTOR_QUANTIZATION,
+        )
+    raise ValueError(f"VECTOR_STORE must be 'database' or 'dynamodb', not {name!r}.")

@@ -1,0 +1,51 @@
+from rest_framework import serializers
+
+from .api import StrictSerializer
+from .models import Role
+
+
+class UserBriefSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    email = serializers.EmailField()
+    name = serializers.CharField()
+
+
+class OrgOutputSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    role = serializers.SerializerMethodField()
+
+    def get_role(self, org) -> str | None:
+        roles = self.context.get("roles") or {}
+        return roles.get(org.pk)
+
+
+class OrgInputSerializer(StrictSerializer):
+    name = serializers.CharField(max_length=200, trim_whitespace=True)
+
+
+class MembershipOutputSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    user = UserBriefSerializer()
+    role = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class MemberAddSerializer(StrictSerializer):
+    email = serializers.EmailField()
+    role = serializers.ChoiceField(choices=Role.choices, default=Role.VIEWER)
+
+
+class MemberRoleSerializer(StrictSerializer):
+    role = serializers.ChoiceField(choices=Role.choices)
+
+
+class InvitationOutputSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    email = serializers.EmailField()
+    role = serializers.CharField()
+    status = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField()
