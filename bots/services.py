@@ -14,9 +14,18 @@ from tenants.models import Organization
 from .models import Bot
 
 WRITABLE_FIELDS = {
-    "name", "description", "system_prompt", "greeting", "fallback_message", "model_name",
-    "temperature", "top_k", "relevance_threshold", "is_active", "allowed_origins",
-}  # fmt: skip
+    "name",
+    "description",
+    "system_prompt",
+    "greeting",
+    "fallback_message",
+    "model_name",
+    "temperature",
+    "top_k",
+    "relevance_threshold",
+    "is_active",
+    "allowed_origins",
+}
 
 
 def _ensure_unique_name(*, org: Organization, name: str, exclude_id: Any = None) -> None:

@@ -11,6 +11,7 @@ admin.site.site_title = "Botwright"
 org_patterns = [
     path("", include("tenants.urls")),
     path("<uuid:org_id>/bots/", include("bots.urls")),
+    path("<uuid:org_id>/bots/<uuid:bot_id>/", include("documents.urls")),
 ]
 
 urlpatterns = [

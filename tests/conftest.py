@@ -67,8 +67,14 @@ def bot(org):
 @pytest.fixture
 def personas(org, owner, admin_user, editor, viewer, outsider):
     """Role name -> user (None = anonymous)."""
-    return {"owner": owner, "admin": admin_user, "editor": editor, "viewer": viewer,
-            "outsider": outsider, "anonymous": None}  # fmt: skip
+    return {
+        "owner": owner,
+        "admin": admin_user,
+        "editor": editor,
+        "viewer": viewer,
+        "outsider": outsider,
+        "anonymous": None,
+    }
 
 
 @pytest.fixture

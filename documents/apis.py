@@ -1,0 +1,130 @@
+"""Knowledge-base endpoints under /api/orgs/<org>/bots/<bot>/. Viewers read; editors and above write."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.parsers import MultiPartParser
+from rest_framework.response import Response
+
+from bots.selectors import bot_get
+from tenants.api import OrgScopedAPIView, paginate
+
+from . import selectors, services
+from .serializers import (
+    ChunkOutputSerializer,
+    DirectUploadSerializer,
+    DocumentFilterSerializer,
+    DocumentOutputSerializer,
+    DocumentUploadSerializer,
+)
+
+
+class BotScopedAPIView(OrgScopedAPIView):
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        self.bot = bot_get(org=self.org, bot_id=kwargs["bot_id"])
+
+
+class DocumentListApi(BotScopedAPIView):
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(
+        parameters=[OpenApiParameter("status", str, enum=["pending", "processing", "ready", "failed"])],
+        responses=DocumentOutputSerializer(many=True),
+    )
+    def get(self, request, org_id, bot_id):
+        filters = DocumentFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        qs = selectors.document_list(bot=self.bot, status=filters.validated_data.get("status"))
+        return paginate(self, qs, DocumentOutputSerializer)
+
+    @extend_schema(
+        request={"multipart/form-data": DocumentUploadSerializer},
+        responses={201: DocumentOutputSerializer, 200: DocumentOutputSerializer},
+        description="Upload a PDF, DOCX, text or Markdown file (type sniffed from content). The same bytes "
+        "uploaded to the same bot again return the existing document with 200.",
+    )
+    def post(self, request, org_id, bot_id):
+        upload = request.FILES.get("file")
+        if upload is not None and upload.size > settings.DOCUMENT_MAX_UPLOAD_BYTES:
+            # Refuse before reading the body into memory.
+            limit = settings.DOCUMENT_MAX_UPLOAD_BYTES // (1024 * 1024)
+            raise services.UploadTooLarge(f"The file is larger than the {limit} MB limit.")
+        data = DocumentUploadSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        upload = data.validated_data["file"]
+        document, created = services.document_upload(
+            bot=self.bot,
+            user=request.user,
+            data=upload.read(),
+            filename=upload.name or "",
+            title=data.validated_data.get("title", ""),
+        )
+        document.refresh_from_db()
+        code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        return Response(DocumentOutputSerializer(document).data, status=code)
+
+
+class DirectUploadApi(BotScopedAPIView):
+    @extend_schema(request=DirectUploadSerializer, responses={201: dict})
+    def post(self, request, org_id, bot_id):
+        data = DirectUploadSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        document, post = services.document_upload_start(
+            bot=self.bot,
+            user=request.user,
+            filename=data.validated_data["filename"],
+            size=data.validated_data["size"],
+            content_type=data.validated_data.get("content_type") or "application/octet-stream",
+        )
+        return Response(
+            {"document": DocumentOutputSerializer(document).data, "upload": post},
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class DirectUploadCompleteApi(BotScopedAPIView):
+    @extend_schema(request=None, responses={202: DocumentOutputSerializer, 200: DocumentOutputSerializer})
+    def post(self, request, org_id, bot_id, document_id):
+        document = selectors.document_get(bot=self.bot, document_id=document_id)
+        document, is_new = services.document_upload_complete(document=document, user=request.user)
+        document.refresh_from_db()
+        code = status.HTTP_202_ACCEPTED if is_new else status.HTTP_200_OK
+        return Response(DocumentOutputSerializer(document).data, status=code)
+
+
+class DocumentDetailApi(BotScopedAPIView):
+    @extend_schema(responses=DocumentOutputSerializer)
+    def get(self, request, org_id, bot_id, document_id):
+        document = selectors.document_get(bot=self.bot, document_id=document_id)
+        return Response(DocumentOutputSerializer(document).data)
+
+    def delete(self, request, org_id, bot_id, document_id):
+        document = selectors.document_get(bot=self.bot, document_id=document_id)
+        services.document_delete(document=document, user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class DocumentChunksApi(BotScopedAPIView):
+    @extend_schema(responses=ChunkOutputSerializer(many=True))
+    def get(self, request, org_id, bot_id, document_id):
+        document = selectors.document_get(bot=self.bot, document_id=document_id)
+        return paginate(self, selectors.chunk_list(document=document), ChunkOutputSerializer)
+
+
+class DocumentReindexApi(BotScopedAPIView):
+    @extend_schema(request=None, responses={202: DocumentOutputSerializer})
+    def post(self, request, org_id, bot_id, document_id):
+        document = selectors.document_get(bot=self.bot, document_id=document_id)
+        document = services.document_reindex(document=document, user=request.user)
+        document.refresh_from_db()
+        return Response(DocumentOutputSerializer(document).data, status=status.HTTP_202_ACCEPTED)
+
+
+class BotReindexApi(BotScopedAPIView):
+    @extend_schema(request=None, responses={202: dict})
+    def post(self, request, org_id, bot_id):
+        count = services.bot_reindex(bot=self.bot, user=request.user)
+        return Response({"documents": count}, status=status.HTTP_202_ACCEPTED)

@@ -1,0 +1,13 @@
+from django.core.management.base import BaseCommand
+
+from documents.tasks import sweep_stuck_documents
+
+
+class Command(BaseCommand):
+    help = "Retry documents stuck in processing (bounded attempts), then mark them failed."
+
+    def handle(self, *args, **options):
+        result = sweep_stuck_documents()
+        self.stdout.write(
+            f"retried {result['retried']}, failed {result['failed']}, requeued {result['requeued']}"
+        )

@@ -1,0 +1,55 @@
+from rest_framework import serializers
+
+from tenants.api import StrictSerializer
+
+from .models import DocumentStatus
+
+
+class DocumentOutputSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    bot_id = serializers.UUIDField()
+    title = serializers.CharField()
+    filename = serializers.CharField()
+    kind = serializers.CharField()
+    size_bytes = serializers.IntegerField()
+    sha256 = serializers.CharField()
+    status = serializers.CharField()
+    progress = serializers.FloatField()
+    chunks_total = serializers.IntegerField()
+    chunks_embedded = serializers.IntegerField()
+    chunk_count = serializers.IntegerField()
+    page_count = serializers.IntegerField(allow_null=True)
+    error = serializers.CharField()
+    embedding_model = serializers.CharField()
+    upload_method = serializers.CharField()
+    attempts = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    processing_started_at = serializers.DateTimeField(allow_null=True)
+    processed_at = serializers.DateTimeField(allow_null=True)
+
+
+class DocumentUploadSerializer(StrictSerializer):
+    file = serializers.FileField(allow_empty_file=True)
+    title = serializers.CharField(required=False, allow_blank=True, max_length=300)
+
+
+class DirectUploadSerializer(StrictSerializer):
+    filename = serializers.CharField(max_length=255)
+    size = serializers.IntegerField(min_value=0)
+    content_type = serializers.CharField(max_length=200, required=False, allow_blank=True)
+
+
+class DocumentFilterSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=DocumentStatus.choices, required=False)
+
+
+class ChunkOutputSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    ordinal = serializers.IntegerField()
+    text = serializers.CharField()
+    page_start = serializers.IntegerField(allow_null=True)
+    page_end = serializers.IntegerField(allow_null=True)
+    heading_path = serializers.ListField(child=serializers.CharField())
+    char_start = serializers.IntegerField()
+    char_end = serializers.IntegerField()

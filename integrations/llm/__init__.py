@@ -1,0 +1,102 @@
+"""Answer generation: the ``ChatModel`` interface and the per-process model getter.
+
+Providers:
+- ``"gemini"``: Google Gemini via google-genai (needs ``GEMINI_API_KEY``);
+- ``"extractive"``: offline, deterministic sentence extraction (the default without a key).
+
+Services accept an optional ``ChatModel`` override; tests pass ``FakeChatModel`` from
+``integrations.llm.fake`` rather than patching this module.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from integrations.llm.base import (
+    ChatModel,
+    Generation,
+    ModelRefused,
+    ModelUnavailable,
+    Passage,
+    Prompt,
+    Turn,
+    estimate_tokens,
+    extract_citations,
+)
+
+__all__ = [
+    "PROVIDERS",
+    "ChatModel",
+    "Generation",
+    "ModelRefused",
+    "ModelUnavailable",
+    "Passage",
+    "Prompt",
+    "Turn",
+    "build_chat_model",
+    "clear_chat_model_cache",
+    "estimate_tokens",
+    "extract_citations",
+    "get_chat_model",
+]
+
+PROVIDERS = ("gemini", "extractive")
+DEFAULT_GEMINI_MODEL = "gemini-2.5-flash"
+DEFAULT_GEMINI_TIMEOUT_S = 30.0
+
+
+@functools.cache
+def build_chat_model(
+    *,
+    provider: str,
+    api_key: str = "",
+    model: str = DEFAULT_GEMINI_MODEL,
+    timeout_s: float = DEFAULT_GEMINI_TIMEOUT_S,
+) -> ChatModel:
+    """Build (once per distinct argument set, per process) the model for ``provider``.
+
+    Django-free so it can be used from scripts and benchmarks. Raises ``ValueError`` for an
+    unknown provider or for ``"gemini"`` without an API key.
+    """
+    if provider == "extractive":
+        from integrations.llm.extractive import ExtractiveChatModel
+
+        return ExtractiveChatModel()
+    if provider == "gemini":
+        if not api_key:
+            raise ValueError(
+                "LLM_PROVIDER is 'gemini' but GEMINI_API_KEY is empty. Set GEMINI_API_KEY (create a key at "
+                "https://aistudio.google.com/apikey) or set LLM_PROVIDER=extractive for the offline answerer."
+            )
+        # Imported here: google-genai is slow to import and unused by the offline answerer.
+        from integrations.llm.gemini import GeminiChatModel
+
+        return GeminiChatModel(api_key, model, timeout_s=timeout_s)
+    raise ValueError(f"Unknown LLM provider {provider!r}; expected one of {', '.join(PROVIDERS)}.")
+
+
+def get_chat_model(provider: str | None = None) -> ChatModel:
+    """The configured chat model, cached per process.
+
+    Settings: ``LLM_PROVIDER`` (default ``"gemini"`` when ``GEMINI_API_KEY`` is set, else
+    ``"extractive"``), ``GEMINI_API_KEY``, ``GEMINI_MODEL`` (default ``gemini-2.5-flash``),
+    ``GEMINI_TIMEOUT_S`` (default 30). ``provider`` overrides ``LLM_PROVIDER``.
+    """
+    from django.conf import settings  # lazy: keeps this package importable without Django
+
+    api_key = getattr(settings, "GEMINI_API_KEY", "") or ""
+    chosen = provider or getattr(settings, "LLM_PROVIDER", "") or ("gemini" if api_key else "extractive")
+    chosen = chosen.strip().lower()
+    if chosen == "gemini":
+        return build_chat_model(
+            provider="gemini",
+            api_key=api_key,
+            model=getattr(settings, "GEMINI_MODEL", "") or DEFAULT_GEMINI_MODEL,
+            timeout_s=float(getattr(settings, "GEMINI_TIMEOUT_S", DEFAULT_GEMINI_TIMEOUT_S)),
+        )
+    return build_chat_model(provider=chosen)
+
+
+def clear_chat_model_cache() -> None:
+    """Forget built models (tests that change settings call this)."""
+    build_chat_model.cache_clear()

@@ -1,0 +1,142 @@
+"""The same pipeline on AWS parts: S3 (django-storages) and DynamoDB vectors, through boto3 against moto."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from documents.models import Document
+from documents.retrieval import retrieve
+from integrations.vectors import factory
+from integrations.vectors.dynamodb import DynamoDBVectorStore, create_table
+
+from .conftest import doc_url
+
+pytestmark = pytest.mark.django_db
+
+BUCKET = "botwright-test-docs"
+TABLE = "botwright-test-vectors"
+
+
+@pytest.fixture
+def aws(monkeypatch):
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(key, value)
+    with mock_aws():
+        yield
+
+
+@pytest.fixture
+def s3_storage(aws, settings):
+    boto3.client("s3", region_name="us-east-1").create_bucket(Bucket=BUCKET)
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "storages.backends.s3.S3Storage",
+            "OPTIONS": {"bucket_name": BUCKET, "region_name": "us-east-1", "file_overwrite": False},
+        },
+    }
+    return boto3.client("s3", region_name="us-east-1")
+
+
+@pytest.fixture
+def dynamodb_store(aws, settings):
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    create_table(client, TABLE)
+    settings.VECTOR_STORE = "dynamodb"
+    settings.DYNAMODB_VECTORS_TABLE = TABLE
+    settings.AWS_REGION = "us-east-1"
+    factory.get_vector_store.cache_clear()
+    yield factory.get_vector_store()
+    factory.get_vector_store.cache_clear()
+
+
+TEXT = b"# Warranty\n\nEvery kettle carries a two year warranty covering the heating element.\n"
+
+
+def test_upload_to_s3_keys_start_with_the_org_and_delete_removes_the_object(
+    bot, editor, upload, s3_storage, client_for, django_capture_on_commit_callbacks
+):
+    response = upload(editor, bot, TEXT, "warranty.md")
+    assert response.status_code == 201, response.content
+    document = Document.objects.for_org(bot.org).get(pk=response.json()["id"])
+    assert document.status == "ready", document.error
+    keys = [o["Key"] for o in s3_storage.list_objects_v2(Bucket=BUCKET)["Contents"]]
+    assert keys == [document.storage_key]
+    assert keys[0].startswith(f"{bot.org_id}/{bot.pk}/")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client_for(editor).delete(doc_url(bot, document.pk)).status_code == 204
+    assert s3_storage.list_objects_v2(Bucket=BUCKET).get("KeyCount") == 0
+
+
+def test_presigned_direct_upload_then_complete(
+    bot, editor, s3_storage, client_for, django_capture_on_commit_callbacks
+):
+    client = client_for(editor)
+    response = client.post(
+        doc_url(bot, suffix="uploads/"),
+        {"filename": "manual.md", "size": len(TEXT), "content_type": "text/markdown"},
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    body = response.json()
+    document_id = body["document"]["id"]
+    assert body["document"]["status"] == "pending"
+    upload = body["upload"]
+    assert upload["url"] and upload["fields"]["key"].startswith(f"{bot.org_id}/{bot.pk}/{document_id}/")
+    policy = json.loads(base64.b64decode(upload["fields"]["policy"]))
+    assert ["content-length-range", 1, len(TEXT)] in policy["conditions"]
+
+    # Completing before the browser uploaded is a clear 400.
+    early = client.post(doc_url(bot, document_id, "complete/"))
+    assert early.status_code == 400 and "not arrived" in str(early.json())
+
+    s3_storage.put_object(Bucket=BUCKET, Key=upload["fields"]["key"], Body=TEXT)  # what the browser does
+    with django_capture_on_commit_callbacks(execute=True):
+        done = client.post(doc_url(bot, document_id, "complete/"))
+    assert done.status_code == 202, done.content
+    document = Document.objects.for_org(bot.org).get(pk=document_id)
+    assert document.status == "ready" and document.kind == "markdown" and document.sha256
+    assert client.post(doc_url(bot, document_id, "complete/")).status_code == 400  # not twice
+
+
+def test_direct_upload_size_limit_is_413(bot, editor, s3_storage, client_for, settings):
+    settings.DIRECT_UPLOAD_MAX_BYTES = 1000
+    response = client_for(editor).post(
+        doc_url(bot, suffix="uploads/"), {"filename": "x.pdf", "size": 5000}, format="json"
+    )
+    assert response.status_code == 413
+    assert Document.objects.for_org(bot.org).count() == 0
+
+
+def test_dynamodb_vectors_end_to_end_with_reindex_and_delete(
+    bot, editor, upload, dynamodb_store, client_for, django_capture_on_commit_callbacks
+):
+    assert isinstance(dynamodb_store, DynamoDBVectorStore)
+    document_id = upload(editor, bot, TEXT, "warranty.md").json()["id"]
+    document = Document.objects.for_org(bot.org).get(pk=document_id)
+    assert document.status == "ready", document.error
+    assert dynamodb_store.count(org_id=str(bot.org_id), bot_id=str(bot.pk)) == document.chunk_count
+    hits = retrieve(bot=bot, query="kettle two year warranty heating element")
+    assert hits and "two year warranty" in hits[0].text and hits[0].title == "warranty"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client_for(editor).post(doc_url(bot, document_id, "reindex/")).status_code == 202
+    document.refresh_from_db()
+    assert document.active_generation == 2 and document.status == "ready"
+    # The old generation is gone from DynamoDB: only the live one is counted.
+    assert dynamodb_store.count(org_id=str(bot.org_id), bot_id=str(bot.pk)) == document.chunk_count
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client_for(editor).delete(doc_url(bot, document_id))
+    assert dynamodb_store.count(org_id=str(bot.org_id), bot_id=str(bot.pk)) == 0
+    assert retrieve(bot=bot, query="warranty") == []

@@ -1,0 +1,222 @@
+"""The offline extractive answerer and the test fake: deterministic, cited, grounded."""
+
+from __future__ import annotations
+
+import pytest
+
+from chat.prompts import build_prompt
+from integrations.llm.base import ChatModel, Generation, ModelUnavailable, Passage
+from integrations.llm.extractive import ExtractiveChatModel, split_sentences, terms
+from integrations.llm.fake import FakeChatModel
+
+HANDBOOK = [
+    Passage(
+        number=1,
+        document_id="doc-hr",
+        title="Employee handbook",
+        page_start=4,
+        page_end=4,
+        heading_path=("Time off",),
+        text=(
+            "Full-time employees receive 25 days of paid annual leave per calendar year. "
+            "Unused leave days can be carried over until 31 March of the following year. "
+            "Part-time staff accrue leave pro rata."
+        ),
+        score=0.82,
+    ),
+    Passage(
+        number=2,
+        document_id="doc-hr",
+        title="Employee handbook",
+        page_start=9,
+        page_end=10,
+        heading_path=("Expenses",),
+        text=(
+            "Travel expenses must be submitted within 30 days through the finance portal. "
+            "Receipts are required for every claim above 25 euros. "
+            "Refunds are paid with the next monthly salary."
+        ),
+        score=0.61,
+    ),
+    Passage(
+        number=3,
+        document_id="doc-it",
+        title="IT guide",
+        page_start=None,
+        page_end=None,
+        heading_path=(),
+        text=(
+            "The office Wi-Fi network is called AcmeGuest.\n"
+            "To reset your password, open https://id.acme.test and choose 'Forgot password'. "
+            "Passwords expire every 90 days."
+        ),
+        score=0.40,
+    ),
+]
+
+
+def ask(question: str, passages=HANDBOOK) -> Generation:
+    prompt = build_prompt(
+        system_prompt="You are Acme's assistant.", passages=passages, history=[], question=question
+    )
+    return ExtractiveChatModel().generate(prompt=prompt, passages=passages, temperature=0.2)
+
+
+def first_sentence(answer: str) -> str:
+    return answer.split("]")[0] + "]"
+
+
+def test_extractive_model_satisfies_chat_model_protocol():
+    model = ExtractiveChatModel()
+    assert isinstance(model, ChatModel)
+    assert model.name == "extractive"
+
+
+@pytest.mark.parametrize(
+    ("question", "expected_fragment", "expected_passage"),
+    [
+        ("How many days of annual leave do employees get?", "25 days of paid annual leave", 1),
+        ("When must travel expenses be submitted?", "submitted within 30 days", 2),
+        ("How do I reset my password?", "To reset your password", 3),
+        ("Can I carry over unused leave?", "carried over until 31 March", 1),
+        ("How often do passwords expire?", "expire every 90 days", 3),
+        ("Do I need receipts for my claims?", "Receipts are required", 2),
+    ],
+)
+def test_answer_opens_with_the_sentence_containing_the_answer(question, expected_fragment, expected_passage):
+    generation = ask(question)
+
+    opening = first_sentence(generation.text)
+    assert expected_fragment in opening
+    assert opening.endswith(f"[{expected_passage}]")
+    assert generation.cited[0] == expected_passage
+
+
+def test_answer_is_deterministic():
+    question = "What is the Wi-Fi network called and when do passwords expire?"
+    answers = {ask(question).text for _ in range(5)}
+
+    assert len(answers) == 1
+
+
+def test_answer_is_short_and_every_sentence_is_cited():
+    generation = ask("What are the rules for leave days for employees and part-time staff?")
+
+    sentences = split_sentences(generation.text)
+    assert 1 <= len(sentences) <= 3
+    for sentence in sentences:
+        assert sentence.rstrip(".!?").endswith("]"), sentence
+    assert generation.cited == tuple(dict.fromkeys(generation.cited))
+    assert set(generation.cited) <= {1, 2, 3}
+
+
+def test_combines_sentences_that_cover_different_parts_of_the_question():
+    generation = ask("What is the Wi-Fi network called and when do passwords expire?")
+
+    assert "AcmeGuest" in generation.text
+    assert "90 days" in generation.text
+    assert generation.cited == (3,)
+
+
+def test_ties_go_to_the_earlier_passage():
+    twins = [
+        Passage(
+            number=1,
+            document_id="a",
+            title="A",
+            page_start=None,
+            page_end=None,
+            heading_path=(),
+            text="The cafeteria opens at noon.",
+            score=0.5,
+        ),
+        Passage(
+            number=2,
+            document_id="b",
+            title="B",
+            page_start=None,
+            page_end=None,
+            heading_path=(),
+            text="The cafeteria opens at noon.",
+            score=0.9,
+        ),
+    ]
+    generation = ask("When does the cafeteria open?", passages=twins)
+
+    assert generation.text == "The cafeteria opens at noon [1]."
+    assert generation.cited == (1,)
+
+
+def test_without_overlap_answers_from_the_best_scored_passage():
+    generation = ask("Qwerty zxcvb?")
+
+    # Passage 1 has the highest retrieval score; its opening is used rather than no answer.
+    assert generation.text.startswith("Full-time employees receive 25 days")
+    assert generation.cited == (1,)
+
+
+def test_token_counts_are_estimated_and_reported():
+    generation = ask("How many days of annual leave do employees get?")
+
+    assert generation.prompt_tokens > 50  # the prompt includes the three passages
+    assert 0 < generation.completion_tokens <= len(generation.text)
+    assert generation.finish_reason == "STOP"
+    assert generation.model == "extractive"
+
+
+def test_stream_yields_words_then_the_same_generation():
+    prompt = build_prompt(
+        system_prompt="", passages=HANDBOOK, history=[], question="How do I reset my password?"
+    )
+    items = list(ExtractiveChatModel().stream(prompt=prompt, passages=HANDBOOK, temperature=0.0))
+
+    *deltas, final = items
+    assert isinstance(final, Generation)
+    assert len(deltas) > 3
+    assert all(isinstance(d, str) for d in deltas)
+    assert "".join(deltas) == final.text
+    assert final.cited == (3,)
+
+
+def test_terms_drop_stop_words_and_stem_inflections():
+    assert terms("How are the refunds refunded?") == {"refund"}
+    assert terms("Policies and prices") == {"policy", "price"}
+    assert "business" in terms("business")
+
+
+def test_split_sentences_keeps_abbreviations_and_splits_lines():
+    text = 'Bring ID, e.g. a passport. Say "hello." Arrive early!\nHeading line\nLast one?'
+
+    assert split_sentences(text) == [
+        "Bring ID, e.g. a passport.",
+        'Say "hello."',
+        "Arrive early!",
+        "Heading line",
+        "Last one?",
+    ]
+
+
+def test_fake_model_records_calls_and_returns_scripted_answers():
+    fake = FakeChatModel(["Scripted answer [2]."])
+    prompt = build_prompt(system_prompt="s", passages=HANDBOOK, history=[], question="q?")
+
+    first = fake.generate(prompt=prompt, passages=HANDBOOK, temperature=0.3)
+    second = fake.generate(prompt=prompt, passages=HANDBOOK, temperature=0.1, max_output_tokens=64)
+
+    assert first.text == "Scripted answer [2]."
+    assert first.cited == (2,)
+    assert second.text == "Echo: q? [1]"
+    assert second.cited == (1,)
+    assert [c.temperature for c in fake.calls] == [0.3, 0.1]
+    assert fake.calls[1].max_output_tokens == 64
+    assert fake.calls[0].prompt is prompt
+    assert fake.calls[0].passages == tuple(HANDBOOK)
+
+
+def test_fake_model_raises_scripted_errors_when_streaming():
+    fake = FakeChatModel([ModelUnavailable("quota exhausted")])
+    prompt = build_prompt(system_prompt="s", passages=[], history=[], question="q?")
+
+    with pytest.raises(ModelUnavailable, match="quota exhausted"):
+        list(fake.stream(prompt=prompt, passages=[], temperature=0.2))
+    assert [c.method for c in fake.calls] == ["stream"]
