@@ -3,6 +3,8 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts.apis import AuthConfigApi, MeApi
+from chat.apis import ApiChatApi
+from chat.urls import builder_urlpatterns, public_urlpatterns
 from integrations.apis import HealthApi
 
 admin.site.site_header = "Botwright operations"
@@ -12,6 +14,7 @@ org_patterns = [
     path("", include("tenants.urls")),
     path("<uuid:org_id>/bots/", include("bots.urls")),
     path("<uuid:org_id>/bots/<uuid:bot_id>/", include("documents.urls")),
+    path("<uuid:org_id>/bots/<uuid:bot_id>/", include(builder_urlpatterns)),
 ]
 
 urlpatterns = [
@@ -20,6 +23,8 @@ urlpatterns = [
     path("api/auth/me", MeApi.as_view(), name="auth-me"),
     path("api/auth/config", AuthConfigApi.as_view(), name="auth-config"),
     path("api/orgs/", include(org_patterns)),
+    path("api/public/", include(public_urlpatterns)),
+    path("api/v1/chat/", ApiChatApi.as_view(), name="api-chat"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
 ]

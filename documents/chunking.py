@@ -122,7 +122,7 @@ def chunk_document(doc: ExtractedDocument, *, max_tokens: int = 200, overlap_tok
     for section in _sections(doc.blocks):
         units: list[_Unit] = []
         for index in section:
-            units.extend(_block_units(doc.blocks[index], index, starts[index], text, max_tokens))
+            units.extend(_block_units(doc.blocks[index], index, starts[index], max_tokens))
         for start, end in _pack(units, text, max_tokens=max_tokens, overlap_tokens=overlap_tokens):
             chunks.append(_make_chunk(len(chunks), doc.blocks, starts, text, start, end))
     return chunks
@@ -153,7 +153,7 @@ def _sections(blocks: list[Block]) -> list[list[int]]:
     return sections
 
 
-def _block_units(block: Block, index: int, base: int, text: str, max_tokens: int) -> list[_Unit]:
+def _block_units(block: Block, index: int, base: int, max_tokens: int) -> list[_Unit]:
     spans = _sentence_spans(block.text, table=block.kind == "table")
     pieces: list[tuple[int, int, int]] = []
     for start, end in spans:

@@ -283,7 +283,7 @@ def extract(
             max_members=max_zip_members,
         )
     if kind in ("text", "markdown"):
-        if not data.strip():
+        if not data:
             raise EmptyDocument("The file is empty. Upload a document that contains text.")
         text = _clean_text(decode_text(data))
         blocks = _markdown_blocks(text) if kind == "markdown" else _text_blocks(text)
@@ -587,7 +587,8 @@ def _extract_pdf(data: bytes, *, max_pages: int) -> ExtractedDocument:
     first_error: BaseException | None = None
     failed_pages = 0
     # pypdf logs (rather than raises) some damage, e.g. a content stream that fails to inflate, and
-    # then returns no text; collect those so a broken file is not reported as "scanned".
+    # then returns no text; collect those so a broken file is not reported as "scanned". (In-process
+    # extraction on parallel threads may see each other's records; the child-process path cannot.)
     collector = _ErrorCollector()
     pypdf_logger = logging.getLogger("pypdf")
     pypdf_logger.addHandler(collector)
@@ -613,6 +614,9 @@ def _extract_pdf(data: bytes, *, max_pages: int) -> ExtractedDocument:
             detail = " ".join(collector.messages[0].split())[:160]
             raise ExtractionError(f"The PDF could not be read (corrupt or truncated file): {detail}")
         raise ExtractionError(_SCANNED_REASON)
+    if collector.messages:
+        detail = " ".join(collector.messages[0].split())[:160]
+        warnings.append(f"Parts of the PDF could not be decoded and may be missing ({detail}).")
     return ExtractedDocument(kind="pdf", page_count=page_count, blocks=blocks, title=title, warnings=warnings)
 
 
@@ -681,17 +685,25 @@ def _pdf_page_blocks(
     Bookmarks whose title is not found on the page still set the heading path from the page start.
     """
     lines = text.split("\n")
-    wanted = {_normalise_heading(title): (depth, title) for depth, title in outline}
+    # Titles can repeat on one page ("Summary" under two chapters): match each entry once, in order.
+    wanted: dict[str, list[int]] = {}
+    for position, (_, title) in enumerate(outline):
+        wanted.setdefault(_normalise_heading(title), []).append(position)
     matched_lines: dict[int, tuple[int, str]] = {}
+    unmatched = set(range(len(outline)))
     for number, line in enumerate(lines):
-        key = _normalise_heading(_SECTION_NUMBER_RE.sub("", line.strip(), count=1))
-        exact = _normalise_heading(line)
-        hit = wanted.pop(exact, None) or wanted.pop(key, None)
-        if hit is not None:
-            matched_lines[number] = hit
-    for depth, title in outline:
-        if _normalise_heading(title) in wanted:  # not found in the text
-            headings.push(depth + 1, title)
+        for key in (
+            _normalise_heading(line),
+            _normalise_heading(_SECTION_NUMBER_RE.sub("", line.strip(), count=1)),
+        ):
+            if wanted.get(key):
+                position = wanted[key].pop(0)
+                unmatched.discard(position)
+                matched_lines[number] = outline[position]
+                break
+    for position in sorted(unmatched):  # bookmarks not found in the text
+        depth, title = outline[position]
+        headings.push(depth + 1, title)
 
     blocks: list[Block] = []
     pending: list[str] = []

@@ -52,7 +52,9 @@ def retrieve(
         return []
     embedder = embedder or get_embedder()
     store = store or get_vector_store()
-    vector = embedder.embed([query])[0]
+    # Asymmetric embedders (Gemini) encode questions differently from passages.
+    embed_query = getattr(embedder, "embed_query", None)
+    vector = embed_query(query) if embed_query else embedder.embed([query])[0]
     hits = store.search(
         org_id=str(bot.org_id), bot_id=str(bot.pk), query=vector, top_k=top_k or bot.top_k, active=active
     )

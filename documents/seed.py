@@ -16,7 +16,7 @@ def seed_demo_documents(*, org: Any, bot: Any, user: Any) -> Iterator[str]:
     with tempfile.TemporaryDirectory() as tmp:
         for path in write_demo_documents(Path(tmp)):
             document, created = document_upload(
-                bot=bot, user=user, data=path.read_bytes(), filename=path.name
+                bot=bot, user=user, data=path.read_bytes(), filename=path.name, enqueue=False
             )
             if created or document.status != DocumentStatus.READY:
                 document = document_process(document_id=str(document.pk), org_id=str(org.pk))

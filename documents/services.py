@@ -80,9 +80,10 @@ def _existing_by_hash(bot: Bot, sha256: str) -> Document | None:
 
 
 def document_upload(
-    *, bot: Bot, user: Any, data: bytes, filename: str, title: str = ""
+    *, bot: Bot, user: Any, data: bytes, filename: str, title: str = "", enqueue: bool = True
 ) -> tuple[Document, bool]:
-    """Store an uploaded file and queue it for processing.
+    """Store an uploaded file and queue it for processing (unless `enqueue=False`: the caller
+    processes it itself, as the demo seed does).
 
     Returns `(document, created)`; the same bytes uploaded to the same bot again return the existing
     document with `created=False` instead of a duplicate.
@@ -129,7 +130,7 @@ def document_upload(
         if existing is None:
             raise
         return existing, False
-    if not failure:
+    if enqueue and not failure:
         _enqueue_after_commit(document)
     return document, True
 

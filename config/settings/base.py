@@ -216,7 +216,8 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 LLM_PROVIDER = env.str("LLM_PROVIDER", default="")  # "" = gemini when GEMINI_API_KEY is set
 GEMINI_API_KEY = env.str("GEMINI_API_KEY", default="")
 GEMINI_MODEL = env.str("GEMINI_MODEL", default="gemini-2.5-flash")
-GEMINI_TIMEOUT_S = env.float("GEMINI_TIMEOUT_S", default=25.0)
+GEMINI_TIMEOUT_S = env.float("GEMINI_TIMEOUT_S", default=20.0)  # under API Gateway's 29 s
+GEMINI_BASE_URL = env.str("GEMINI_BASE_URL", default="")
 CHAT_MAX_MESSAGE_CHARS = env.int("CHAT_MAX_MESSAGE_CHARS", default=4000)
 CHAT_HISTORY_TOKEN_BUDGET = env.int("CHAT_HISTORY_TOKEN_BUDGET", default=1500)
 PUBLIC_CHAT_RATE_VISITOR = env.str("PUBLIC_CHAT_RATE_VISITOR", default="20/minute")
@@ -245,8 +246,17 @@ X_FRAME_OPTIONS = "DENY"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"json": {"()": "config.logging.JsonFormatter"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json"}},
+    "formatters": {
+        "json": {"()": "config.logging.JsonFormatter"},
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+    },
+    # JSON lines for CloudWatch Logs Insights in production; readable lines on a laptop.
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": env.str("LOG_FORMAT", default="json" if IS_PRODUCTION else "plain"),
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }

@@ -52,6 +52,7 @@ def build_chat_model(
     api_key: str = "",
     model: str = DEFAULT_GEMINI_MODEL,
     timeout_s: float = DEFAULT_GEMINI_TIMEOUT_S,
+    base_url: str = "",
 ) -> ChatModel:
     """Build (once per distinct argument set, per process) the model for ``provider``.
 
@@ -69,18 +70,23 @@ def build_chat_model(
                 "https://aistudio.google.com/apikey) or set LLM_PROVIDER=extractive for the offline answerer."
             )
         # Imported here: google-genai is slow to import and unused by the offline answerer.
+        from google.genai import types
+
         from integrations.llm.gemini import GeminiChatModel
 
-        return GeminiChatModel(api_key, model, timeout_s=timeout_s)
+        # A base URL points the SDK at a proxy or gateway in front of Gemini (and tests at a fake).
+        options = types.HttpOptions(base_url=base_url) if base_url else None
+        return GeminiChatModel(api_key, model, timeout_s=timeout_s, http_options=options)
     raise ValueError(f"Unknown LLM provider {provider!r}; expected one of {', '.join(PROVIDERS)}.")
 
 
-def get_chat_model(provider: str | None = None) -> ChatModel:
+def get_chat_model(provider: str | None = None, model: str | None = None) -> ChatModel:
     """The configured chat model, cached per process.
 
     Settings: ``LLM_PROVIDER`` (default ``"gemini"`` when ``GEMINI_API_KEY`` is set, else
     ``"extractive"``), ``GEMINI_API_KEY``, ``GEMINI_MODEL`` (default ``gemini-2.5-flash``),
-    ``GEMINI_TIMEOUT_S`` (default 30). ``provider`` overrides ``LLM_PROVIDER``.
+    ``GEMINI_TIMEOUT_S`` (default 30). ``provider`` overrides ``LLM_PROVIDER``; ``model`` (a bot's
+    own model name) overrides ``GEMINI_MODEL``.
     """
     from django.conf import settings  # lazy: keeps this package importable without Django
 
@@ -91,8 +97,9 @@ def get_chat_model(provider: str | None = None) -> ChatModel:
         return build_chat_model(
             provider="gemini",
             api_key=api_key,
-            model=getattr(settings, "GEMINI_MODEL", "") or DEFAULT_GEMINI_MODEL,
+            model=model or getattr(settings, "GEMINI_MODEL", "") or DEFAULT_GEMINI_MODEL,
             timeout_s=float(getattr(settings, "GEMINI_TIMEOUT_S", DEFAULT_GEMINI_TIMEOUT_S)),
+            base_url=getattr(settings, "GEMINI_BASE_URL", "") or "",
         )
     return build_chat_model(provider=chosen)
 

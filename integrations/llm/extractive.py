@@ -37,6 +37,9 @@ _WORD_RE = re.compile(r"[^\W_]+(?:-[^\W_]+)*(?:['’][^\W_]+)?", re.UNICODE)
 # A sentence ends at . ! ? (optionally followed by a closing quote/bracket) before whitespace, or at
 # a line break; bullets and headings in extracted documents are usually one per line.
 _SENTENCE_SPLIT_RE = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"'’”)\]]))[ \t]+|\s*\n+\s*")
+# A single line break is a wrapped line (PDF text) unless a list item or heading starts after it;
+# blank lines still separate paragraphs.
+_WRAPPED_LINE_RE = re.compile(r"(?<!\n)[ \t]*\n[ \t]*(?!\n|[-*•+][ \t]|\d{1,3}[.)][ \t]|#)")
 _ABBREVIATIONS = frozenset({"e.g.", "i.e.", "etc.", "mr.", "mrs.", "ms.", "dr.", "vs.", "no.", "st."})
 
 _STOPWORDS_TEXT = """
@@ -86,6 +89,7 @@ def terms(text: str) -> set[str]:
 
 def split_sentences(text: str) -> list[str]:
     """Split on sentence punctuation and line breaks, re-joining after common abbreviations."""
+    text = _WRAPPED_LINE_RE.sub(" ", text)
     pieces = [p.strip() for p in _SENTENCE_SPLIT_RE.split(text) if p and p.strip()]
     sentences: list[str] = []
     for piece in pieces:
@@ -124,8 +128,12 @@ class ExtractiveChatModel:
             for p in sorted(passages, key=lambda p: p.number)
             for i, s in enumerate(split_sentences(p.text))
         ]
+        # An FAQ's own questions echo the user's words but answer nothing: quote answers instead.
+        statements = [c for c in candidates if not c.sentence.rstrip().endswith("?")]
+        candidates = statements or candidates
         if not candidates:
             return ""
+        relevance = {p.number: max(p.score, 0.0) for p in passages}
         wanted = terms(question)
         df = {t: sum(1 for c in candidates if t in c.terms) for t in wanted}
         idf = {t: math.log(1 + len(candidates) / n) for t, n in df.items() if n}
@@ -133,8 +141,9 @@ class ExtractiveChatModel:
         def score(c: _Candidate) -> float:
             # Divided by a dampened length so a long sentence is not favoured just for having
             # more words, while a one-word heading line cannot beat a real answer sentence.
+            # Weighted by the passage's retrieval score: the embedder judged meaning, not just words.
             matched = sum(idf[t] for t in c.terms & idf.keys())
-            return matched / math.sqrt(max(len(c.terms), 4))
+            return matched / math.sqrt(max(len(c.terms), 4)) * (1.0 + relevance[c.passage_number])
 
         scored = sorted(
             ((score(c), c) for c in candidates),

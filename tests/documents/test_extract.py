@@ -50,6 +50,33 @@ def _extract_file(path: Path) -> ExtractedDocument:
 
 
 # --------------------------------------------------------------------------------------------------
+# Demo corpus and builders
+# --------------------------------------------------------------------------------------------------
+
+
+def test_write_demo_documents_writes_three_named_files(demo_files: dict[str, Path]) -> None:
+    assert sorted(path.name for path in demo_files.values()) == [
+        "botwright-faq.md",
+        "botwright-returns-policy.pdf",
+        "botwright-staff-handbook.docx",
+    ]
+    assert all(path.stat().st_size > 0 for path in demo_files.values())
+
+
+def test_build_pdf_writes_an_xref_table_whose_offsets_point_at_objects() -> None:
+    data = build_pdf([["# Heading", "Body (with parentheses) and a back\\slash."], ["Second page."]])
+    xref_at = int(data[data.rindex(b"startxref") :].split()[1])
+    lines = data[xref_at:].split(b"\n")
+    assert lines[0] == b"xref"
+    count = int(lines[1].split()[1])
+    for number, line in enumerate(lines[3 : 2 + count], start=1):
+        offset = int(line.split()[0])
+        assert data[offset:].startswith(b"%d 0 obj" % number)
+    reader = pypdf.PdfReader(io.BytesIO(data), strict=True)
+    assert "Body (with parentheses) and a back\\slash." in reader.pages[0].extract_text()
+
+
+# --------------------------------------------------------------------------------------------------
 # sniff_type
 # --------------------------------------------------------------------------------------------------
 
@@ -168,7 +195,9 @@ def test_extract_pdf_derives_headings_from_bookmarks(demo_files: dict[str, Path]
 
 def test_extract_pdf_matches_numbered_heading_lines_to_bookmarks() -> None:
     # LaTeX-style output: the page says "2.1 Delivery", the bookmark just "Delivery".
-    writer = pypdf.PdfWriter(clone_from=pypdf.PdfReader(io.BytesIO(build_pdf([["2.1 Delivery", "Parcels ship."]]))))
+    writer = pypdf.PdfWriter(
+        clone_from=pypdf.PdfReader(io.BytesIO(build_pdf([["2.1 Delivery", "Parcels ship."]])))
+    )
     writer.add_outline_item(title="Delivery", page_number=0)
     out = io.BytesIO()
     writer.write(out)
@@ -193,7 +222,10 @@ def test_extract_pdf_applies_bookmarks_missing_from_the_text_at_page_start() -> 
 
 def test_extract_pdf_without_bookmarks_has_empty_heading_paths() -> None:
     doc = extract(build_pdf([["First page text."], ["Second page text."]]), "pdf")
-    assert [(b.page, b.heading_path, b.kind) for b in doc.blocks] == [(1, (), "paragraph"), (2, (), "paragraph")]
+    assert [(b.page, b.heading_path, b.kind) for b in doc.blocks] == [
+        (1, (), "paragraph"),
+        (2, (), "paragraph"),
+    ]
     assert doc.title is None
 
 
@@ -206,6 +238,45 @@ def test_extract_pdf_opens_files_encrypted_with_an_empty_user_password() -> None
 def test_extract_pdf_drops_control_characters_that_databases_reject() -> None:
     doc = extract(build_pdf([["Alpha\x00 one\x07 two"]]), "pdf")
     assert [b.text for b in doc.blocks] == ["Alpha one two"]
+
+
+def test_extract_pdf_skips_an_unreadable_page_with_a_warning(monkeypatch: pytest.MonkeyPatch) -> None:
+    original = pypdf.PageObject.extract_text
+    data = build_pdf([["Page one text."], ["Page two text."], ["Page three text."]])
+
+    def flaky(self: pypdf.PageObject, *args: object, **kwargs: object) -> str:
+        if "Page two" in original(self):
+            raise RecursionError("maximum recursion depth exceeded")
+        return original(self)
+
+    monkeypatch.setattr(pypdf.PageObject, "extract_text", flaky)
+    doc = extract(data, "pdf")
+    assert [(b.page, b.text) for b in doc.blocks] == [(1, "Page one text."), (3, "Page three text.")]
+    assert doc.warnings == [
+        "Page 2 could not be read and was skipped (RecursionError: maximum recursion depth exceeded)."
+    ]
+
+
+def test_extract_pdf_fails_as_corrupt_when_every_page_raises(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(self: pypdf.PageObject, *args: object, **kwargs: object) -> str:
+        raise TypeError("unsupported operand type(s)")
+
+    monkeypatch.setattr(pypdf.PageObject, "extract_text", broken)
+    with pytest.raises(ExtractionError) as caught:
+        extract(build_pdf([["Text."]]), "pdf")
+    assert caught.value.reason == (
+        "The PDF could not be read (corrupt or truncated file): TypeError: unsupported operand type(s)"
+    )
+
+
+def test_extract_pdf_warns_when_some_streams_do_not_decode() -> None:
+    good = build_pdf([["Readable page."], ["Broken page."]])
+    marker = b">>\nstream\n"
+    second_stream = good.find(marker, good.find(marker) + 1) + len(marker)
+    damaged = good[:second_stream] + b"\x00\xff" * 8 + good[second_stream + 16 :]
+    doc = extract(damaged, "pdf")
+    assert [b.text for b in doc.blocks] == ["Readable page."]
+    assert doc.warnings and doc.warnings[0].startswith("Parts of the PDF could not be decoded")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -278,7 +349,11 @@ def test_extract_docx_reads_paragraphs_inside_content_controls() -> None:
     out = io.BytesIO()
     document.save(out)
     doc = extract(out.getvalue(), "docx")
-    assert [b.text for b in doc.blocks] == ["Before the control.", "Inside the control.", "After the control."]
+    assert [b.text for b in doc.blocks] == [
+        "Before the control.",
+        "Inside the control.",
+        "After the control.",
+    ]
 
 
 def test_extract_docx_without_text_is_empty() -> None:
@@ -340,7 +415,11 @@ def test_extract_markdown_marks_pipe_tables_and_closes_deeper_headings() -> None
 def test_extract_text_splits_paragraphs_and_normalises_line_endings() -> None:
     data = b"First line\r\nstill first.\r\n\r\n\r\nSecond paragraph.\fThird after form feed."
     doc = extract(data, "text")
-    assert [b.text for b in doc.blocks] == ["First line\nstill first.", "Second paragraph.", "Third after form feed."]
+    assert [b.text for b in doc.blocks] == [
+        "First line\nstill first.",
+        "Second paragraph.",
+        "Third after form feed.",
+    ]
     assert all(b.heading_path == () and b.page is None for b in doc.blocks)
     assert doc.page_count is None and doc.title is None
 
@@ -374,7 +453,9 @@ def test_extract_with_timeout_kills_a_slow_extraction(monkeypatch: pytest.Monkey
     with pytest.raises(ExtractionError) as caught:
         extract_with_timeout(b"x", "text", timeout_s=0.5)
     assert time.monotonic() - started < 10
-    assert caught.value.reason.startswith("Extraction took longer than 0.5 s; the file is too complex or malformed")
+    assert caught.value.reason.startswith(
+        "Extraction took longer than 0.5 s; the file is too complex or malformed"
+    )
 
 
 def test_extract_with_timeout_reports_a_crashed_child(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -384,7 +465,9 @@ def test_extract_with_timeout_reports_a_crashed_child(monkeypatch: pytest.Monkey
     assert "The extractor crashed on this file (exit code 3)" in caught.value.reason
 
 
-def test_extract_with_timeout_turns_unexpected_errors_into_extraction_errors(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_extract_with_timeout_turns_unexpected_errors_into_extraction_errors(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     def explode(*args: object, **kwargs: object) -> None:
         raise KeyError("surprise")
 
@@ -409,7 +492,9 @@ def test_extract_with_timeout_turns_memory_blowup_into_a_clean_error(monkeypatch
     assert "needs too much memory" in caught.value.reason
 
 
-def test_extract_with_timeout_falls_back_in_process_when_no_child_can_start(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_extract_with_timeout_falls_back_in_process_when_no_child_can_start(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     def refuse(self: object) -> None:
         raise OSError("no processes for you")
 

@@ -18,6 +18,7 @@ from documents.extract import (
     extract_with_timeout,
     sniff_type,
 )
+from documents.samples import build_docx
 
 from . import malformed
 
@@ -33,7 +34,13 @@ CASES: list[tuple[str, str, Callable[[], bytes], type[ExtractionError], str]] = 
     ("truncated-pdf", "report.pdf", malformed.truncated_pdf, ExtractionError, CORRUPT_PDF),
     ("corrupt-streams-pdf", "report.pdf", malformed.corrupt_streams_pdf, ExtractionError, CORRUPT_PDF),
     ("garbage-xref-pdf", "report.pdf", malformed.garbage_xref_pdf, ExtractionError, CORRUPT_PDF),
-    ("no-startxref-pdf", "report.pdf", malformed.no_startxref_pdf, ExtractionError, CORRUPT_PDF + "PdfReadError"),
+    (
+        "no-startxref-pdf",
+        "report.pdf",
+        malformed.no_startxref_pdf,
+        ExtractionError,
+        CORRUPT_PDF + "PdfReadError",
+    ),
     ("encrypted-pdf", "secret.pdf", malformed.encrypted_pdf, ExtractionError, PASSWORD),
     ("image-only-pdf", "scan.pdf", malformed.image_only_pdf, ExtractionError, SCANNED),
     ("billion-laughs-docx", "laughs.docx", malformed.billion_laughs_docx, ExtractionError, DTD),
@@ -44,7 +51,13 @@ CASES: list[tuple[str, str, Callable[[], bytes], type[ExtractionError], str]] = 
     ("truncated-docx", "cut.docx", malformed.truncated_docx, ExtractionError, "corrupt or truncated ZIP"),
     ("empty-file", "empty.txt", lambda: b"", EmptyDocument, "The file is empty."),
     ("whitespace-text", "blank.txt", lambda: b" \r\n\t\n   ", EmptyDocument, "only whitespace"),
-    ("png-named-pdf", "photo.pdf", malformed.png_bytes, UnsupportedType, "Unsupported file type (PNG image)."),
+    (
+        "png-named-pdf",
+        "photo.pdf",
+        malformed.png_bytes,
+        UnsupportedType,
+        "Unsupported file type (PNG image).",
+    ),
     ("garbage-named-txt", "notes.txt", malformed.binary_garbage, UnsupportedType, BINARY),
     ("nul-free-garbage-txt", "notes.txt", malformed.binary_garbage_without_nul, UnsupportedType, BINARY),
 ]
@@ -59,7 +72,9 @@ def _sniff_and_extract(data: bytes, filename: str, *, timeout: bool, **limits: i
 
 
 @pytest.mark.parametrize("timeout", [False, True], ids=["in-process", "child-process"])
-@pytest.mark.parametrize(("filename", "make", "error", "reason"), [case[1:] for case in CASES], ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(
+    ("filename", "make", "error", "reason"), [case[1:] for case in CASES], ids=[c[0] for c in CASES]
+)
 def test_malformed_file_fails_with_specific_reason(
     filename: str, make: Callable[[], bytes], error: type[ExtractionError], reason: str, timeout: bool
 ) -> None:
@@ -84,7 +99,10 @@ def test_docx_larger_than_the_uncompressed_limit_is_rejected_without_unpacking()
     data = malformed.zip_bomb_docx(member_bytes=4 * 2**20)
     with pytest.raises(ExtractionError) as caught:
         extract(data, "docx", max_uncompressed_bytes=2 * 2**20, max_ratio=10_000)
-    assert re.search(r"expands to [45]\.\d MiB when unpacked \(limit 2\.0 MiB\); it looks like a zip bomb", caught.value.reason)
+    assert re.search(
+        r"expands to [45]\.\d MiB when unpacked \(limit 2\.0 MiB\); it looks like a zip bomb",
+        caught.value.reason,
+    )
 
 
 def test_docx_zip_bomb_is_small_on_disk_but_huge_when_unpacked() -> None:
@@ -139,3 +157,26 @@ def test_byte_flipped_pdfs_never_raise_anything_else() -> None:
             assert error.reason
         else:
             assert doc.blocks
+
+
+def test_docx_zip_bomb_member_is_never_opened(monkeypatch: pytest.MonkeyPatch) -> None:
+    data = malformed.zip_bomb_docx()
+    opened: list[str] = []
+    original_open = zipfile.ZipFile.open
+
+    def spying_open(self: zipfile.ZipFile, name: str | zipfile.ZipInfo, *args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+        opened.append(name.filename if isinstance(name, zipfile.ZipInfo) else name)
+        return original_open(self, name, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(zipfile.ZipFile, "open", spying_open)
+    with pytest.raises(ExtractionError):
+        extract(data, "docx")
+    assert opened == []  # rejected from the ZIP directory alone
+
+
+def test_small_highly_repetitive_docx_part_is_not_mistaken_for_a_bomb() -> None:
+    data = build_docx([("p", "Same line again.")] * 3000)
+    part = zipfile.ZipFile(io.BytesIO(data)).getinfo("word/document.xml")
+    assert part.file_size / part.compress_size > 100  # above max_ratio, but small in absolute terms
+    doc = extract(data, "docx")
+    assert len(doc.blocks) == 3000

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from chat.prompts import build_prompt
@@ -118,7 +120,7 @@ def test_combines_sentences_that_cover_different_parts_of_the_question():
     assert generation.cited == (3,)
 
 
-def test_ties_go_to_the_earlier_passage():
+def test_identical_sentences_go_to_the_better_retrieved_passage_then_the_earlier():
     twins = [
         Passage(
             number=1,
@@ -143,8 +145,30 @@ def test_ties_go_to_the_earlier_passage():
     ]
     generation = ask("When does the cafeteria open?", passages=twins)
 
+    assert generation.text == "The cafeteria opens at noon [2]."
+    assert generation.cited == (2,)
+
+    equal = [dataclasses.replace(p, score=0.7) for p in twins]
+    generation = ask("When does the cafeteria open?", passages=equal)
     assert generation.text == "The cafeteria opens at noon [1]."
     assert generation.cited == (1,)
+
+
+def test_faq_questions_are_not_quoted_as_answers():
+    faq = [
+        Passage(
+            number=1,
+            document_id="a",
+            title="FAQ",
+            page_start=None,
+            page_end=None,
+            heading_path=(),
+            text="How long is the warranty? The warranty lasts two years.",
+            score=0.6,
+        ),
+    ]
+    generation = ask("How long is the warranty?", passages=faq)
+    assert generation.text == "The warranty lasts two years [1]."
 
 
 def test_without_overlap_answers_from_the_best_scored_passage():
@@ -185,7 +209,8 @@ def test_terms_drop_stop_words_and_stem_inflections():
 
 
 def test_split_sentences_keeps_abbreviations_and_splits_lines():
-    text = 'Bring ID, e.g. a passport. Say "hello." Arrive early!\nHeading line\nLast one?'
+    # Blocks (headings, paragraphs) are separated by blank lines; a single newline is a wrapped line.
+    text = 'Bring ID, e.g. a passport. Say "hello." Arrive early!\n\nHeading line\n\nLast one?'
 
     assert split_sentences(text) == [
         "Bring ID, e.g. a passport.",
@@ -220,3 +245,16 @@ def test_fake_model_raises_scripted_errors_when_streaming():
     with pytest.raises(ModelUnavailable, match="quota exhausted"):
         list(fake.stream(prompt=prompt, passages=[], temperature=0.2))
     assert [c.method for c in fake.calls] == ["stream"]
+
+
+def test_wrapped_pdf_lines_stay_one_sentence():
+    text = (
+        "A flat return fee\nof 4.95 euros is deducted.\nRefunds arrive at our warehouse in\nLeeds first."
+        "\n- Item one\n\nNext"
+    )
+    assert split_sentences(text) == [
+        "A flat return fee of 4.95 euros is deducted.",
+        "Refunds arrive at our warehouse in Leeds first.",
+        "- Item one",
+        "Next",
+    ]

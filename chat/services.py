@@ -1,0 +1,383 @@
+"""Grounded chat: retrieve, decide, prompt, generate, persist. Plus feedback and bot API keys.
+
+`chat_answer` is the one path every channel (builder, public, api) goes through:
+1. retrieve the bot's top_k passages and keep those at or above the bot's relevance threshold;
+2. with none left, answer the bot's fallback message *without* calling the model (`unanswered`);
+3. otherwise assemble the grounded prompt (chat.prompts) with the recent conversation and ask the model;
+4. persist the question and the answer with its sources, usage and latency (analytics read these).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from rest_framework import exceptions, status
+
+from bots.models import Bot
+from documents.retrieval import Passage as RetrievedPassage
+from documents.retrieval import retrieve
+from integrations.embeddings.base import Embedder
+from integrations.llm import ChatModel, Generation, ModelUnavailable, Passage, Turn, get_chat_model
+from integrations.vectors.base import VectorStore
+from tenants.audit import audit_record
+
+from .models import BotApiKey, Channel, Conversation, Message, Rating, Role
+from .prompts import build_prompt
+
+HISTORY_MESSAGES = 20
+SNIPPET_CHARS = 300
+API_KEY_PREFIX = "bw_"
+
+
+class ChatUnavailable(exceptions.APIException):
+    """The model could not answer (quota, outage, safety block): 503 with a message."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_code = "model_unavailable"
+
+    def __init__(self, detail: str, *, public_message: str, message_id: str = "") -> None:
+        super().__init__(detail)
+        self.public_message = public_message
+        self.message_id = message_id
+
+
+@dataclass
+class ChatResult:
+    conversation: Conversation
+    message: Message  # the assistant's
+    sources: list[dict[str, Any]]
+    latency_ms: int
+
+    def as_payload(self) -> dict[str, Any]:
+        return {
+            "conversation_id": str(self.conversation.pk),
+            "message_id": str(self.message.pk),
+            "answer": self.message.content,
+            "sources": self.sources,
+            "unanswered": self.message.unanswered,
+            "usage": {
+                "prompt_tokens": self.message.prompt_tokens,
+                "completion_tokens": self.message.completion_tokens,
+            },
+            "latency_ms": self.latency_ms,
+        }
+
+
+@dataclass
+class _Turn:
+    bot: Bot
+    conversation: Conversation
+    question: str
+    relevant: list[RetrievedPassage]
+    passages: list[Passage]
+    history: list[Turn]
+    started: float
+    model: ChatModel | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _validate_message(message: str) -> str:
+    text = (message or "").strip()
+    if not text:
+        raise exceptions.ValidationError({"message": ["The message is empty."]})
+    limit = settings.CHAT_MAX_MESSAGE_CHARS
+    if len(text) > limit:
+        raise exceptions.ValidationError(
+            {"message": [f"The message is {len(text)} characters; the limit is {limit}."]}
+        )
+    return text
+
+
+def _history(conversation: Conversation) -> list[Turn]:
+    recent = list(
+        Message.objects.for_org(conversation.org_id)
+        .filter(conversation=conversation, error="")
+        .order_by("-created_at", "-id")
+        .values_list("role", "content")[:HISTORY_MESSAGES]
+    )
+    return [Turn(role=role, content=content) for role, content in reversed(recent)]
+
+
+def _to_llm_passages(passages: list[RetrievedPassage]) -> list[Passage]:
+    return [
+        Passage(
+            number=i,
+            document_id=p.document_id,
+            title=p.title,
+            page_start=p.page_start,
+            page_end=p.page_end,
+            heading_path=p.heading_path,
+            text=p.text,
+            score=p.score,
+        )
+        for i, p in enumerate(passages, start=1)
+    ]
+
+
+def source_payload(passage: RetrievedPassage) -> dict[str, Any]:
+    snippet = (
+        passage.text if len(passage.text) <= SNIPPET_CHARS else passage.text[:SNIPPET_CHARS].rstrip() + "…"
+    )
+    return {
+        "document_id": passage.document_id,
+        "title": passage.title,
+        "pages": passage.pages,
+        "snippet": snippet,
+        "score": passage.score,
+        "chunk_id": passage.chunk_id,
+    }
+
+
+def _start(
+    *,
+    bot: Bot,
+    message: str,
+    conversation: Conversation | None,
+    channel: str,
+    user: Any = None,
+    visitor_id: str = "",
+    api_key: BotApiKey | None = None,
+    embedder: Embedder | None = None,
+    store: VectorStore | None = None,
+) -> _Turn:
+    started = time.monotonic()
+    question = _validate_message(message)
+    if conversation is None:
+        conversation = Conversation.objects.create(
+            org_id=bot.org_id,
+            bot=bot,
+            channel=channel,
+            visitor_id=visitor_id,
+            user=user if getattr(user, "is_authenticated", False) else None,
+            api_key=api_key,
+            title=question[:200],
+        )
+        history: list[Turn] = []
+    else:
+        history = _history(conversation)
+    passages = retrieve(bot=bot, query=question, top_k=bot.top_k, embedder=embedder, store=store)
+    relevant = [p for p in passages if p.score >= bot.relevance_threshold]
+    Message.objects.create(
+        org_id=bot.org_id, bot=bot, conversation=conversation, role=Role.USER, content=question
+    )
+    return _Turn(bot, conversation, question, relevant, _to_llm_passages(relevant), history, started)
+
+
+_CITATION = re.compile(r"\[(\d+)\]")
+
+
+def renumber_citations(text: str, cited: Sequence[int]) -> str:
+    """Rewrite prompt passage numbers as positions in the answer's `sources` list ([3] → [1]), so
+    a reader's [n] always points at sources[n-1]; markers citing nothing real are dropped."""
+    mapping = {number: position for position, number in enumerate(cited, start=1)}
+    return _CITATION.sub(lambda m: f"[{mapping[int(m[1])]}]" if int(m[1]) in mapping else "", text)
+
+
+def _finish(turn: _Turn, *, text: str, generation: Generation | None, error: str = "") -> ChatResult:
+    if generation is not None and generation.cited:
+        numbers = [n for n in generation.cited if 0 < n <= len(turn.relevant)]
+        text = renumber_citations(text, numbers)
+        cited = [turn.relevant[n - 1] for n in numbers]
+    else:
+        cited = turn.relevant if generation is not None else []
+    sources = [source_payload(p) for p in cited]
+    latency_ms = int((time.monotonic() - turn.started) * 1000)
+    with transaction.atomic():
+        answer = Message.objects.create(
+            org_id=turn.bot.org_id,
+            bot=turn.bot,
+            conversation=turn.conversation,
+            role=Role.ASSISTANT,
+            content=text,
+            sources=sources,
+            unanswered=generation is None,
+            model_name=generation.model if generation else "",
+            prompt_tokens=generation.prompt_tokens if generation else 0,
+            completion_tokens=generation.completion_tokens if generation else 0,
+            latency_ms=latency_ms,
+            error=error[:500],
+        )
+        Conversation.objects.for_org(turn.bot.org_id).filter(pk=turn.conversation.pk).update(
+            message_count=F("message_count") + 2, last_activity_at=timezone.now()
+        )
+    return ChatResult(turn.conversation, answer, sources, latency_ms)
+
+
+def _prompt(turn: _Turn):
+    return build_prompt(
+        system_prompt=turn.bot.system_prompt,
+        passages=turn.passages,
+        history=turn.history,
+        question=turn.question,
+        history_token_budget=settings.CHAT_HISTORY_TOKEN_BUDGET,
+    )
+
+
+def _unavailable(turn: _Turn, exc: ModelUnavailable) -> ChatUnavailable:
+    result = _finish(turn, text=exc.public_message, generation=None, error=exc.reason)
+    return ChatUnavailable(
+        f"The model could not answer: {exc.reason}",
+        public_message=exc.public_message,
+        message_id=str(result.message.pk),
+    )
+
+
+def chat_answer(
+    *,
+    bot: Bot,
+    message: str,
+    conversation: Conversation | None = None,
+    channel: str = Channel.BUILDER,
+    model: ChatModel | None = None,
+    **context: Any,
+) -> ChatResult:
+    """Answer `message` from the bot's knowledge base and persist the exchange.
+
+    Raises ValidationError for a bad message and ChatUnavailable (503) when the model fails; in the
+    latter case the exchange is still recorded, marked unanswered with the reason.
+    """
+    turn = _start(bot=bot, message=message, conversation=conversation, channel=channel, **context)
+    if not turn.passages:
+        return _finish(turn, text=bot.fallback_message, generation=None)
+    model = model or get_chat_model(model=bot.model_name or None)
+    try:
+        generation = model.generate(prompt=_prompt(turn), passages=turn.passages, temperature=bot.temperature)
+    except ModelUnavailable as exc:
+        raise _unavailable(turn, exc)
+    return _finish(turn, text=generation.text, generation=generation)
+
+
+def chat_answer_stream(
+    *,
+    bot: Bot,
+    message: str,
+    conversation: Conversation | None = None,
+    channel: str = Channel.BUILDER,
+    model: ChatModel | None = None,
+    **context: Any,
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Like `chat_answer`, as events: ("token", {"text"}) deltas, then ("done", payload) or ("error", ...).
+
+    Validation happens before the first event, so a bad message still raises ValidationError.
+    """
+    turn = _start(bot=bot, message=message, conversation=conversation, channel=channel, **context)
+
+    def events() -> Iterator[tuple[str, dict[str, Any]]]:
+        if not turn.passages:
+            result = _finish(turn, text=bot.fallback_message, generation=None)
+            yield "token", {"text": result.message.content}
+            yield "done", result.as_payload()
+            return
+        chosen = model or get_chat_model(model=bot.model_name or None)
+        generation = None
+        try:
+            for piece in chosen.stream(
+                prompt=_prompt(turn), passages=turn.passages, temperature=bot.temperature
+            ):
+                if isinstance(piece, Generation):
+                    generation = piece
+                else:
+                    yield "token", {"text": piece}
+        except ModelUnavailable as exc:
+            error = _unavailable(turn, exc)
+            # Text already streamed is withdrawn: the client replaces it with this message.
+            yield (
+                "error",
+                {
+                    "detail": str(error.detail),
+                    "public_message": exc.public_message,
+                    "message_id": error.message_id,
+                },
+            )
+            return
+        if generation is None:
+            error = _unavailable(turn, ModelUnavailable("the model stream ended without a final answer"))
+            yield "error", {"detail": str(error.detail), "message_id": error.message_id}
+            return
+        yield "done", _finish(turn, text=generation.text, generation=generation).as_payload()
+
+    return events()
+
+
+# --- Feedback --------------------------------------------------------------------------------
+
+
+def feedback_record(*, message: Message, rating: str, comment: str = "") -> Message:
+    if message.role != Role.ASSISTANT:
+        raise exceptions.ValidationError({"message_id": ["Feedback applies to the bot's answers only."]})
+    Rating(rating)  # validated by the serializer; a bad value here is a programming error
+    message.rating = rating
+    message.feedback_comment = comment.strip()[:2000]
+    message.feedback_at = timezone.now()
+    message.save(update_fields=["rating", "feedback_comment", "feedback_at"])
+    return message
+
+
+# --- Public channel --------------------------------------------------------------------------
+
+
+def new_visitor_id() -> str:
+    return "v_" + secrets.token_urlsafe(18)
+
+
+# --- API keys --------------------------------------------------------------------------------
+
+
+def _hash_key(raw: str) -> str:
+    # Keys are 256-bit random: a plain SHA-256 is enough (no dictionary to defend against).
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+@transaction.atomic
+def api_key_create(*, bot: Bot, user: Any, name: str) -> tuple[BotApiKey, str]:
+    """Create a key for `bot`; returns the row and the raw key, which is never stored or shown again."""
+    raw = API_KEY_PREFIX + secrets.token_urlsafe(32)
+    key = BotApiKey.objects.create(
+        org_id=bot.org_id,
+        bot=bot,
+        name=name.strip()[:100],
+        prefix=raw[:10],
+        key_hash=_hash_key(raw),
+        created_by=user,
+    )
+    audit_record(actor=user, action="api_key.created", target=key, org=bot.org, changes={"name": key.name})
+    return key, raw
+
+
+@transaction.atomic
+def api_key_revoke(*, key: BotApiKey, user: Any) -> BotApiKey:
+    if key.revoked_at is None:
+        key.revoked_at = timezone.now()
+        key.save(update_fields=["revoked_at"])
+        audit_record(
+            actor=user, action="api_key.revoked", target=key, org=key.bot.org, changes={"name": key.name}
+        )
+    return key
+
+
+def api_key_authenticate(raw: str) -> BotApiKey | None:
+    """The active key matching `raw`, with its bot, or None.
+
+    The key itself identifies the tenant, so this lookup is by hash across orgs (the escape hatch);
+    everything after it is scoped to the key's org and bot.
+    """
+    if not raw or not raw.startswith(API_KEY_PREFIX):
+        return None
+    key = (
+        BotApiKey.all_orgs.select_related("bot", "bot__org")
+        .filter(key_hash=_hash_key(raw), revoked_at__isnull=True)
+        .first()
+    )
+    if key is not None:
+        BotApiKey.objects.for_org(key.org_id).filter(pk=key.pk).update(last_used_at=timezone.now())
+    return key

@@ -1,0 +1,209 @@
+"""Builder chat and search: grounding, fallback, history, conversations, feedback, errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from chat.models import Conversation, Message
+from chat.services import chat_answer, renumber_citations
+from integrations.llm import Generation, ModelRefused, ModelUnavailable
+from integrations.llm.fake import FakeChatModel
+
+from .conftest import chat_url
+
+pytestmark = pytest.mark.django_db
+
+
+def test_search_returns_ranked_passages_with_scores(kb_bot, viewer, client_for):
+    response = client_for(viewer).post(
+        chat_url(kb_bot, "search/"), {"query": "office opens closes"}, format="json"
+    )
+    assert response.status_code == 200, response.content
+    results = response.json()["results"]
+    assert "08:30" in results[0]["text"]
+    assert results[0]["title"] == "faq" and results[0]["heading_path"] == ["Opening hours"]
+    assert results[0]["score"] >= results[-1]["score"]
+
+
+def test_chat_answers_from_the_knowledge_base_with_sources(kb_bot, viewer, client_for):
+    response = client_for(viewer).post(
+        chat_url(kb_bot), {"message": "When does the office open?"}, format="json"
+    )
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert "08:30" in body["answer"]
+    assert body["unanswered"] is False
+    assert body["sources"][0]["title"] == "faq" and "08:30" in body["sources"][0]["snippet"]
+    assert "[1]" in body["answer"]  # citations point at the sources list
+    assert body["usage"]["prompt_tokens"] > 0 and body["latency_ms"] >= 0
+    message = Message.objects.for_org(kb_bot.org).get(pk=body["message_id"])
+    assert message.model_name == "extractive" and message.sources == body["sources"]
+    conversation = Conversation.objects.for_org(kb_bot.org).get(pk=body["conversation_id"])
+    assert (
+        conversation.channel == "builder" and conversation.user == viewer and conversation.message_count == 2
+    )
+
+
+def test_nothing_relevant_answers_the_fallback_without_calling_the_model(kb_bot, viewer):
+    model = FakeChatModel()
+    result = chat_answer(bot=kb_bot, message="zebra quantum saxophone", model=model, user=viewer)
+    assert model.calls == []
+    assert result.message.content == kb_bot.fallback_message
+    assert result.message.unanswered is True and result.sources == []
+
+
+def test_an_empty_knowledge_base_answers_the_fallback(bot, viewer, client_for):
+    body = client_for(viewer).post(chat_url(bot), {"message": "Anything?"}, format="json").json()
+    assert body["answer"] == bot.fallback_message and body["unanswered"] is True
+
+
+def test_history_is_carried_into_the_prompt(kb_bot, viewer):
+    model = FakeChatModel(["Refunds take 14 days [1].", "At 08:30 [1]."])
+    first = chat_answer(bot=kb_bot, message="When are refunds issued?", model=model, user=viewer)
+    chat_answer(
+        bot=kb_bot,
+        message="And when does the office open?",
+        conversation=first.conversation,
+        model=model,
+        user=viewer,
+    )
+    prompt = model.calls[1].prompt
+    roles = [t.role for t in prompt.contents]
+    assert roles == ["user", "assistant", "user"]
+    assert prompt.contents[0].content == "When are refunds issued?"
+    assert "Refunds take 14 days" in prompt.contents[1].content
+    assert "And when does the office open?" in prompt.contents[-1].content
+    assert kb_bot.system_prompt in prompt.system
+
+
+def test_prompt_carries_the_passages_and_grounding_rules(kb_bot, viewer):
+    model = FakeChatModel(["At 08:30 [1]."])
+    chat_answer(bot=kb_bot, message="When does the office open?", model=model, user=viewer)
+    call = model.calls[0]
+    assert call.temperature == kb_bot.temperature
+    assert any("08:30" in p.text for p in call.passages)
+    final = call.prompt.contents[-1].content
+    assert "<passage" in final and "08:30" in final
+    assert "instructions" in call.prompt.system.lower()
+
+
+def test_citations_are_renumbered_to_the_sources_list():
+    assert renumber_citations("A [3]. B [1][3]. C [9].", [3, 1]) == "A [1]. B [2][1]. C ."
+
+
+def test_model_failure_is_503_with_a_message_and_the_exchange_is_recorded(
+    kb_bot, viewer, client_for, monkeypatch
+):
+    failing = FakeChatModel([ModelUnavailable("Gemini quota exhausted (429)")])
+    monkeypatch.setattr("chat.services.get_chat_model", lambda **kw: failing)
+    response = client_for(viewer).post(
+        chat_url(kb_bot), {"message": "When does the office open?"}, format="json"
+    )
+    assert response.status_code == 503
+    assert "quota" in response.json()["detail"]
+    message = Message.objects.for_org(kb_bot.org).get(pk=response.json()["message_id"])
+    assert message.unanswered and "quota" in message.error
+
+
+def test_safety_block_is_503_with_the_reason(kb_bot, viewer, client_for, monkeypatch):
+    refusing = FakeChatModel(
+        [ModelRefused("prompt blocked: SAFETY", public_message="Sorry, I can't help with that.")]
+    )
+    monkeypatch.setattr("chat.services.get_chat_model", lambda **kw: refusing)
+    response = client_for(viewer).post(
+        chat_url(kb_bot), {"message": "When does the office open?"}, format="json"
+    )
+    assert response.status_code == 503 and "SAFETY" in response.json()["detail"]
+
+
+def test_streaming_sends_tokens_then_a_final_event_with_sources(kb_bot, viewer, client_for):
+    response = client_for(viewer).post(
+        chat_url(kb_bot), {"message": "When does the office open?", "stream": True}, format="json"
+    )
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/event-stream"
+    body = b"".join(response.streaming_content).decode()
+    events = [block.split("\n")[0].removeprefix("event: ") for block in body.strip().split("\n\n")]
+    assert events[0] == "token" and events[-1] == "done"
+    assert '"sources"' in body.split("event: done")[1] and "08:30" in body
+
+
+def test_bad_messages_are_400(kb_bot, viewer, client_for, settings):
+    client = client_for(viewer)
+    assert client.post(chat_url(kb_bot), {"message": "   "}, format="json").status_code == 400
+    settings.CHAT_MAX_MESSAGE_CHARS = 10
+    response = client.post(chat_url(kb_bot), {"message": "x" * 11}, format="json")
+    assert response.status_code == 400 and "limit is 10" in str(response.json())
+    assert (
+        client.post(chat_url(kb_bot), {"message": "hi", "temperature": 2}, format="json").status_code == 400
+    )
+    assert Message.objects.for_org(kb_bot.org).count() == 0
+
+
+def test_conversations_list_filters_and_detail(kb_bot, viewer, client_for):
+    client = client_for(viewer)
+    answered = client.post(chat_url(kb_bot), {"message": "When does the office open?"}, format="json").json()
+    client.post(chat_url(kb_bot), {"message": "zebra quantum saxophone"}, format="json")
+    listing = client.get(chat_url(kb_bot, "conversations/")).json()
+    assert listing["count"] == 2
+    unanswered = client.get(chat_url(kb_bot, "conversations/") + "?unanswered=true").json()
+    assert unanswered["count"] == 1 and unanswered["results"][0]["title"] == "zebra quantum saxophone"
+    assert client.get(chat_url(kb_bot, "conversations/") + "?channel=public").json()["count"] == 0
+    feedback = client.post(
+        chat_url(kb_bot, f"messages/{answered['message_id']}/feedback/"),
+        {"rating": "down", "comment": "too short"},
+        format="json",
+    )
+    assert feedback.status_code == 200 and feedback.json()["rating"] == "down"
+    rated = client.get(chat_url(kb_bot, "conversations/") + "?rating=down").json()
+    assert [c["id"] for c in rated["results"]] == [answered["conversation_id"]]
+    detail = client.get(chat_url(kb_bot, f"conversations/{answered['conversation_id']}/")).json()
+    assert [m["role"] for m in detail["messages"]] == ["user", "assistant"]
+    assert detail["messages"][1]["sources"][0]["title"] == "faq"
+
+
+def test_feedback_on_a_question_is_400(kb_bot, viewer, client_for):
+    result = chat_answer(bot=kb_bot, message="When does the office open?", user=viewer)
+    question = Message.objects.for_org(kb_bot.org).get(conversation=result.conversation, role="user")
+    response = client_for(viewer).post(
+        chat_url(kb_bot, f"messages/{question.pk}/feedback/"), {"rating": "up"}, format="json"
+    )
+    assert response.status_code == 400
+
+
+def test_other_orgs_get_404_on_every_chat_endpoint(kb_bot, viewer, other_org, client_for):
+    result = chat_answer(bot=kb_bot, message="When does the office open?", user=viewer)
+    stranger = client_for(other_org.owner)
+    conv, msg = result.conversation.pk, result.message.pk
+    probes = [
+        ("post", chat_url(kb_bot, "search/"), {"query": "office"}),
+        ("post", chat_url(kb_bot), {"message": "hi"}),
+        ("get", chat_url(kb_bot, "conversations/"), None),
+        ("get", chat_url(kb_bot, f"conversations/{conv}/"), None),
+        ("post", chat_url(kb_bot, f"messages/{msg}/feedback/"), {"rating": "up"}),
+        ("get", chat_url(kb_bot, "api-keys/"), None),
+        # Their own org and bot in the path, our conversation/message ids after it.
+        ("get", chat_url(other_org.bot, f"conversations/{conv}/"), None),
+        ("post", chat_url(other_org.bot, f"messages/{msg}/feedback/"), {"rating": "up"}),
+        ("post", chat_url(other_org.bot), {"message": "hi", "conversation_id": str(conv)}),
+    ]
+    for method, url, body in probes:
+        response = getattr(stranger, method)(url, body, format="json")
+        assert response.status_code == 404, (method, url, response.status_code)
+        assert str(conv) not in response.content.decode()
+    assert Message.objects.for_org(kb_bot.org).get(pk=msg).rating == ""
+
+
+def test_fake_generation_without_citations_lists_all_relevant_passages(kb_bot, viewer):
+    plain = Generation(
+        text="It opens early.",
+        prompt_tokens=5,
+        completion_tokens=3,
+        model="m",
+        finish_reason="STOP",
+        cited=(),
+    )
+    result = chat_answer(
+        bot=kb_bot, message="When does the office open?", model=FakeChatModel([plain]), user=viewer
+    )
+    assert result.sources and result.message.content == "It opens early."

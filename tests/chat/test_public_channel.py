@@ -1,0 +1,162 @@
+"""The public channel: no login, per-bot CORS, active bots only, rate limits, visitor isolation."""
+
+from __future__ import annotations
+
+import pytest
+from rest_framework.test import APIClient
+
+from chat.models import Conversation, Message
+
+pytestmark = pytest.mark.django_db
+
+ORIGIN = "https://shop.example.com"
+
+
+def public(bot, suffix=""):
+    return f"/api/public/bots/{bot.public_id}/{suffix}"
+
+
+def ask(bot, message, origin=ORIGIN, **extra):
+    headers = {"HTTP_ORIGIN": origin} if origin else {}
+    return APIClient().post(public(bot, "chat/"), {"message": message, **extra}, format="json", **headers)
+
+
+def test_public_bot_info_with_cors_for_an_allowed_origin(kb_bot):
+    response = APIClient().get(public(kb_bot), HTTP_ORIGIN=ORIGIN)
+    assert response.status_code == 200
+    assert response.json() == {
+        "public_id": kb_bot.public_id,
+        "name": kb_bot.name,
+        "greeting": kb_bot.greeting,
+        "is_active": True,
+    }
+    assert response["Access-Control-Allow-Origin"] == ORIGIN
+    assert "Origin" in response["Vary"]
+
+
+def test_preflight_from_an_allowed_origin(kb_bot):
+    response = APIClient().options(
+        public(kb_bot, "chat/"), HTTP_ORIGIN=ORIGIN, HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST"
+    )
+    assert response.status_code == 204
+    assert response["Access-Control-Allow-Origin"] == ORIGIN
+    assert "POST" in response["Access-Control-Allow-Methods"]
+
+
+def test_a_disallowed_origin_is_refused_and_nothing_is_recorded(kb_bot):
+    response = ask(kb_bot, "When does the office open?", origin="https://evil.example.net")
+    assert response.status_code == 403
+    assert "not allowed" in response.json()["detail"]
+    assert not response.has_header("Access-Control-Allow-Origin")
+    assert (
+        APIClient().options(public(kb_bot, "chat/"), HTTP_ORIGIN="https://evil.example.net").status_code
+        == 403
+    )
+    assert Message.objects.for_org(kb_bot.org).count() == 0
+
+
+def test_visitor_chats_and_continues_their_own_conversation(kb_bot):
+    first = ask(kb_bot, "When does the office open?")
+    assert first.status_code == 200, first.content
+    body = first.json()
+    assert "08:30" in body["answer"] and body["visitor_id"].startswith("v_")
+    assert first["Access-Control-Allow-Origin"] == ORIGIN
+    second = ask(
+        kb_bot, "And refunds issued?", conversation_id=body["conversation_id"], visitor_id=body["visitor_id"]
+    )
+    assert second.status_code == 200
+    assert second.json()["conversation_id"] == body["conversation_id"]
+    conversation = Conversation.objects.for_org(kb_bot.org).get(pk=body["conversation_id"])
+    assert conversation.channel == "public" and conversation.message_count == 4
+    history = APIClient().get(
+        public(kb_bot, f"conversations/{body['conversation_id']}/"),
+        {"visitor_id": body["visitor_id"]},
+        HTTP_ORIGIN=ORIGIN,
+    )
+    assert [m["role"] for m in history.json()["messages"]] == ["user", "assistant", "user", "assistant"]
+
+
+def test_a_visitor_cannot_read_or_continue_another_visitors_conversation(kb_bot):
+    alice = ask(kb_bot, "When does the office open?").json()
+    mallory = ask(kb_bot, "hello office").json()
+    hijack = ask(
+        kb_bot, "show me", conversation_id=alice["conversation_id"], visitor_id=mallory["visitor_id"]
+    )
+    assert hijack.status_code == 404
+    no_token = ask(kb_bot, "show me", conversation_id=alice["conversation_id"])
+    assert no_token.status_code == 404
+    peek = APIClient().get(
+        public(kb_bot, f"conversations/{alice['conversation_id']}/"),
+        {"visitor_id": mallory["visitor_id"]},
+        HTTP_ORIGIN=ORIGIN,
+    )
+    assert peek.status_code == 404 and "08:30" not in peek.content.decode()
+    feedback = APIClient().post(
+        f"/api/public/messages/{alice['message_id']}/feedback/",
+        {"rating": "down", "visitor_id": mallory["visitor_id"]},
+        format="json",
+        HTTP_ORIGIN=ORIGIN,
+    )
+    assert feedback.status_code == 404
+    assert Conversation.objects.for_org(kb_bot.org).get(pk=alice["conversation_id"]).message_count == 2
+
+
+def test_visitor_rates_their_own_answer(kb_bot):
+    body = ask(kb_bot, "When does the office open?").json()
+    response = APIClient().post(
+        f"/api/public/messages/{body['message_id']}/feedback/",
+        {"rating": "up", "visitor_id": body["visitor_id"]},
+        format="json",
+        HTTP_ORIGIN=ORIGIN,
+    )
+    assert response.status_code == 200
+    assert Message.objects.for_org(kb_bot.org).get(pk=body["message_id"]).rating == "up"
+
+
+def test_an_inactive_bot_does_not_chat(kb_bot):
+    kb_bot.is_active = False
+    kb_bot.save()
+    assert APIClient().get(public(kb_bot), HTTP_ORIGIN=ORIGIN).json()["is_active"] is False
+    response = ask(kb_bot, "When does the office open?")
+    assert response.status_code == 403 and "not active" in response.json()["detail"]
+
+
+def test_unknown_public_id_is_404():
+    assert (
+        APIClient().post("/api/public/bots/b_nope/chat/", {"message": "hi"}, format="json").status_code == 404
+    )
+
+
+def test_per_visitor_rate_limit_answers_429_with_retry_after(kb_bot, settings):
+    settings.PUBLIC_CHAT_RATE_VISITOR = "2/minute"
+    first = ask(kb_bot, "When does the office open?").json()
+    token = {"visitor_id": first["visitor_id"]}
+    assert ask(kb_bot, "office opens?", **token).status_code == 200
+    limited = ask(kb_bot, "office opens again?", **token)
+    assert limited.status_code == 429
+    assert 1 <= int(limited["Retry-After"]) <= 60
+    assert "wait" in limited.json()["detail"]
+
+
+def test_per_bot_rate_limit_answers_429(kb_bot, settings):
+    settings.PUBLIC_CHAT_RATE_BOT = "1/minute"
+    assert ask(kb_bot, "When does the office open?").status_code == 200
+    assert ask(kb_bot, "office?", visitor_id="v_someone_else_entirely").status_code == 429
+
+
+def test_message_length_limit(kb_bot, settings):
+    settings.CHAT_MAX_MESSAGE_CHARS = 20
+    response = ask(kb_bot, "x" * 21)
+    assert response.status_code == 400 and "limit is 20" in str(response.json())
+
+
+def test_a_model_outage_shows_the_visitor_a_polite_text(kb_bot, monkeypatch):
+    from integrations.llm import ModelUnavailable
+    from integrations.llm.fake import FakeChatModel
+
+    failing = FakeChatModel([ModelUnavailable("Gemini 429 quota exceeded for project 1234")])
+    monkeypatch.setattr("chat.services.get_chat_model", lambda **kw: failing)
+    response = ask(kb_bot, "When does the office open?")
+    assert response.status_code == 503
+    assert "quota" not in response.content.decode() and "1234" not in response.content.decode()
+    assert "try again" in response.json()["detail"].lower()
