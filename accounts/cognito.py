@@ -59,8 +59,12 @@ def cognito_jwks_url(*, region: str, pool_id: str) -> str:
 
 def fetch_jwks(url: str, *, timeout_s: float = 5.0) -> dict[str, Any]:
     """GET a JWKS document over HTTPS with a short timeout (the request that triggered it is waiting)."""
-    if not url.startswith("https://"):
-        # urlopen would also follow file:// and ftp:// URLs; a JWKS is only trusted over TLS.
+    loopback = url.startswith(
+        ("http://127.0.0.1:", "http://localhost:", "http://127.0.0.1/", "http://localhost/")
+    )
+    if not url.startswith("https://") and not loopback:
+        # urlopen would also follow file:// and ftp:// URLs; a JWKS is only trusted over TLS, or on
+        # this machine's loopback (moto server / LocalStack in development and tests).
         raise ValueError(f"JWKS URL must be https, got {url!r}")
     request = urllib.request.Request(url, headers={"Accept": "application/json"})  # noqa: S310
     with urllib.request.urlopen(request, timeout=timeout_s) as response:  # noqa: S310 (scheme checked)

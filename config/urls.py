@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
@@ -28,3 +29,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
 ]
+
+if settings.COGNITO_HOSTED_UI:
+    # /oidc/authenticate/ starts the hosted-UI sign-in; /oidc/callback/ is registered on the app client.
+    urlpatterns.append(path("oidc/", include("mozilla_django_oidc.urls")))

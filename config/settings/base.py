@@ -75,6 +75,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "accounts.context_processors.cognito",
             ],
         },
     },
@@ -143,6 +144,26 @@ COGNITO_JWKS_URL = env.str(
     "COGNITO_JWKS_URL", default=f"{_cognito_base}/.well-known/jwks.json" if COGNITO_USER_POOL_ID else ""
 )
 COGNITO_ENABLED = bool(COGNITO_USER_POOL_ID and COGNITO_APP_CLIENT_ID)
+# Browser and admin sign-in through Cognito's hosted UI (authorization code flow) when a domain is
+# configured; local password login stays available beside it.
+COGNITO_HOSTED_UI = bool(COGNITO_ENABLED and COGNITO_DOMAIN)
+AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+LOGIN_REDIRECT_URL = env.str("LOGIN_REDIRECT_URL", default="/admin/")
+LOGOUT_REDIRECT_URL = env.str("LOGOUT_REDIRECT_URL", default="/admin/")
+if COGNITO_HOSTED_UI:
+    from accounts.cognito import oidc_settings_from_env
+
+    globals().update(
+        oidc_settings_from_env(
+            COGNITO_REGION,
+            COGNITO_USER_POOL_ID,
+            COGNITO_DOMAIN,
+            COGNITO_APP_CLIENT_ID,
+            COGNITO_APP_CLIENT_SECRET,
+        )
+    )
+    INSTALLED_APPS.append("mozilla_django_oidc")
+    AUTHENTICATION_BACKENDS.insert(0, "accounts.oidc.CognitoOIDCBackend")
 # HTTP Basic is a convenience for the local default (curl -u); production uses Cognito tokens.
 BASIC_AUTH_ENABLED = env.bool("BASIC_AUTH_ENABLED", default=not COGNITO_ENABLED)
 
@@ -198,9 +219,13 @@ DEMO_ADMIN_PASSWORD = env.str("DEMO_ADMIN_PASSWORD", default="")
 VECTOR_STORE = env.str("VECTOR_STORE", default="database")
 DYNAMODB_VECTORS_TABLE = env.str("DYNAMODB_VECTORS_TABLE", default="botwright-vectors")
 DYNAMODB_VECTOR_QUANTIZATION = env.str("DYNAMODB_VECTOR_QUANTIZATION", default="float32")
+# Bots with at least this many live chunks search DynamoDB's native vector index (approximate) when
+# the table has one; unset = always exact search over the bot's partition.
+DYNAMODB_VECTOR_INDEX_THRESHOLD = env.int("DYNAMODB_VECTOR_INDEX_THRESHOLD", default=None)
 EMBEDDER = env.str("EMBEDDER", default="minilm")
 ONNX_MODEL_DIR = env.str("ONNX_MODEL_DIR", default=str(BASE_DIR / "build" / "minilm-onnx"))
 GEMINI_EMBEDDING_MODEL = env.str("GEMINI_EMBEDDING_MODEL", default="gemini-embedding-001")
+GEMINI_EMBEDDING_DIM = env.int("GEMINI_EMBEDDING_DIM", default=384)
 DOCUMENT_MAX_UPLOAD_BYTES = env.int("DOCUMENT_MAX_UPLOAD_BYTES", default=25 * 1024 * 1024)
 DOCUMENT_MAX_PAGES = env.int("DOCUMENT_MAX_PAGES", default=2000)
 DOCUMENT_EXTRACT_TIMEOUT_S = env.float("DOCUMENT_EXTRACT_TIMEOUT_S", default=120.0)

@@ -24,5 +24,6 @@ def get_vector_store(name: str | None = None) -> VectorStore:
             region=settings.AWS_REGION,
             endpoint_url=settings.AWS_ENDPOINT_URL,
             quantization=settings.DYNAMODB_VECTOR_QUANTIZATION,
+            vector_index_threshold=settings.DYNAMODB_VECTOR_INDEX_THRESHOLD,
         )
     raise ValueError(f"VECTOR_STORE must be 'database' or 'dynamodb', not {name!r}.")
