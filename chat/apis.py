@@ -53,6 +53,12 @@ def _sse(events: Iterator[tuple[str, dict[str, Any]]]) -> StreamingHttpResponse:
     return response
 
 
+def _limit(key: str, rate: str) -> None:
+    retry_after = ratelimit.hit(key, rate)
+    if retry_after:
+        raise exceptions.Throttled(wait=retry_after, detail="Too many messages; please wait a moment.")
+
+
 def _chat_response(*, stream: bool, public: bool = False, **kwargs: Any):
     """Run one chat turn as JSON or server-sent events. Shared by the three channels."""
     if stream:
@@ -73,6 +79,7 @@ class SearchApi(BotScopedAPIView):
 
     @extend_schema(request=SearchInputSerializer, responses=PassageOutputSerializer(many=True))
     def post(self, request, org_id, bot_id):
+        _limit(f"member:{request.user.pk}", settings.MEMBER_CHAT_RATE)
         data = SearchInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         passages = retrieve(
@@ -95,6 +102,7 @@ class ChatApi(BotScopedAPIView):
 
     @extend_schema(request=ChatInputSerializer, responses=ChatOutputSerializer)
     def post(self, request, org_id, bot_id):
+        _limit(f"member:{request.user.pk}", settings.MEMBER_CHAT_RATE)
         data = ChatInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         conversation = None
@@ -204,6 +212,7 @@ class ApiChatApi(APIView):
         key = request.auth
         if not isinstance(key, BotApiKey):
             raise exceptions.NotAuthenticated("Send Authorization: Bearer <bot API key>.")
+        _limit(f"key:{key.pk}", settings.API_KEY_CHAT_RATE)
         data = ChatInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         conversation = None

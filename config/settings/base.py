@@ -129,7 +129,7 @@ else:
     raise ImproperlyConfigured(f"STORAGE_BACKEND must be 'local' or 's3', not {STORAGE_BACKEND!r}.")
 STORAGES = {
     "default": _default_storage,
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    "staticfiles": {"BACKEND": "config.static.StaticFilesStorage"},
 }
 
 # --- API -------------------------------------------------------------------------------------
@@ -247,6 +247,9 @@ CHAT_MAX_MESSAGE_CHARS = env.int("CHAT_MAX_MESSAGE_CHARS", default=4000)
 CHAT_HISTORY_TOKEN_BUDGET = env.int("CHAT_HISTORY_TOKEN_BUDGET", default=1500)
 PUBLIC_CHAT_RATE_VISITOR = env.str("PUBLIC_CHAT_RATE_VISITOR", default="20/minute")
 PUBLIC_CHAT_RATE_BOT = env.str("PUBLIC_CHAT_RATE_BOT", default="300/minute")
+# Signed-in members (builder chat and search) and bot API keys, each counted per user / per key.
+MEMBER_CHAT_RATE = env.str("MEMBER_CHAT_RATE", default="60/minute")
+API_KEY_CHAT_RATE = env.str("API_KEY_CHAT_RATE", default="120/minute")
 
 # --- Caches (rate limits, per-process vector matrices) ---------------------------------------
 CACHES = {

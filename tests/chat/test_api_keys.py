@@ -90,3 +90,15 @@ def test_other_orgs_cannot_revoke_or_list_keys(kb_bot, admin_user, client_for, o
     assert stranger.delete(chat_url(kb_bot, f"api-keys/{created['id']}/")).status_code == 404
     assert stranger.delete(chat_url(other_org.bot, f"api-keys/{created['id']}/")).status_code == 404
     assert BotApiKey.objects.for_org(kb_bot.org).get().revoked_at is None
+
+
+def test_api_key_and_member_chat_rate_limits(kb_bot, admin_user, viewer, client_for, settings):
+    settings.API_KEY_CHAT_RATE = "1/minute"
+    settings.MEMBER_CHAT_RATE = "1/minute"
+    raw = create_key(client_for(admin_user), kb_bot).json()["key"]
+    assert api_chat(raw, {"message": "office?"}).status_code == 200
+    limited = api_chat(raw, {"message": "office?"})
+    assert limited.status_code == 429 and int(limited["Retry-After"]) >= 1
+    member = client_for(viewer)
+    assert member.post(chat_url(kb_bot), {"message": "office?"}, format="json").status_code == 200
+    assert member.post(chat_url(kb_bot, "search/"), {"query": "office"}, format="json").status_code == 429
