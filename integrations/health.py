@@ -45,6 +45,14 @@ def _embedder() -> str:
     return embedder.name
 
 
+def _in_thread(check: Callable[[], str]) -> str:
+    # Django opens a connection per thread; close it so a health probe never leaks one.
+    try:
+        return check()
+    finally:
+        connection.close()
+
+
 def run_checks(*, deep: bool = False) -> tuple[bool, dict[str, dict]]:
     checks: dict[str, Callable[[], str]] = {
         "database": _database,
@@ -64,7 +72,7 @@ def run_checks(*, deep: bool = False) -> tuple[bool, dict[str, dict]]:
                 pool = ThreadPoolExecutor(max_workers=1)
                 try:
                     timeout = CHECK_TIMEOUT_S * (20 if name == "embedder" else 1)
-                    detail = pool.submit(check).result(timeout=timeout)
+                    detail = pool.submit(_in_thread, check).result(timeout=timeout)
                 finally:
                     pool.shutdown(wait=False)
             results[name] = {"status": "ok", "detail": detail}

@@ -100,6 +100,11 @@ def split_sentences(text: str) -> list[str]:
     return sentences
 
 
+def _looks_like_heading(sentence: str) -> bool:
+    text = sentence.strip()
+    return bool(text) and text[-1] not in ".!?:;)\"'’”" and len(text.split()) <= 8
+
+
 @dataclass(frozen=True)
 class _Candidate:
     passage_number: int
@@ -128,8 +133,13 @@ class ExtractiveChatModel:
             for p in sorted(passages, key=lambda p: p.number)
             for i, s in enumerate(split_sentences(p.text))
         ]
-        # An FAQ's own questions echo the user's words but answer nothing: quote answers instead.
-        statements = [c for c in candidates if not c.sentence.rstrip().endswith("?")]
+        # An FAQ's own questions echo the user's words but answer nothing, and headings ("Returns")
+        # name a topic without saying anything about it: quote statements instead.
+        statements = [
+            c
+            for c in candidates
+            if not c.sentence.rstrip().endswith("?") and not _looks_like_heading(c.sentence)
+        ]
         candidates = statements or candidates
         if not candidates:
             return ""

@@ -258,3 +258,20 @@ def test_wrapped_pdf_lines_stay_one_sentence():
         "- Item one",
         "Next",
     ]
+
+
+def test_headings_are_not_quoted_as_answers():
+    policy = [
+        Passage(
+            number=1,
+            document_id="a",
+            title="Policy",
+            page_start=1,
+            page_end=1,
+            heading_path=("Returns",),
+            text="Returns\n\nUnused products can be returned within 30 days of delivery.",
+            score=0.3,
+        ),
+    ]
+    generation = ask("What is the returns window?", passages=policy)
+    assert generation.text == "Unused products can be returned within 30 days of delivery [1]."
