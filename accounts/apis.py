@@ -6,7 +6,7 @@ from rest_framework.views import APIView
 
 from tenants.selectors import memberships_of
 
-from .serializers import MeSerializer
+from .serializers import AuthConfigSerializer, MeSerializer
 
 
 class MeApi(APIView):
@@ -22,6 +22,7 @@ class AuthConfigApi(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
 
+    @extend_schema(responses=AuthConfigSerializer)
     def get(self, request):
         return Response(
             {

@@ -16,3 +16,13 @@ class MeSerializer(serializers.Serializer):
 
     def get_memberships(self, user) -> list[dict]:
         return MembershipBriefSerializer(self.context["memberships"], many=True).data
+
+
+class AuthConfigSerializer(serializers.Serializer):
+    api_version = serializers.CharField()
+    cognito_enabled = serializers.BooleanField()
+    region = serializers.CharField(allow_null=True)
+    user_pool_id = serializers.CharField(allow_null=True)
+    app_client_id = serializers.CharField(allow_null=True)
+    hosted_ui_domain = serializers.CharField(allow_null=True)
+    basic_auth_enabled = serializers.BooleanField()

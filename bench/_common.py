@@ -57,8 +57,15 @@ def _cell(value: Any, unit: str = "") -> str:
     return f"{text} {unit}" if unit else text
 
 
-def format_table(rows: list[dict[str, Any]], *, with_module: bool = False) -> str:
-    """Rows as an aligned text table: [module |] name | value | baseline | ratio | goal | ok."""
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def format_table(rows: list[dict[str, Any]], *, with_module: bool = False, goal_width: int = 48) -> str:
+    """Rows as an aligned text table: [module |] name | value | baseline | ratio | goal | ok.
+
+    Goals longer than ``goal_width`` are cut with "…" (the JSON keeps them whole).
+    """
     header = (["module"] if with_module else []) + ["benchmark", "value", "baseline", "ratio", "goal", "ok"]
     lines = []
     for r in rows:
@@ -68,7 +75,7 @@ def format_table(rows: list[dict[str, Any]], *, with_module: bool = False) -> st
             _cell(r.get("value"), r.get("unit", "")),
             _cell(r.get("baseline"), r.get("unit", "")),
             _cell(r.get("ratio")),
-            str(r.get("goal", "")),
+            _clip(str(r.get("goal", "")), goal_width),
             ok,
         ]
         lines.append(([str(r.get("module", ""))] if with_module else []) + cells)

@@ -36,6 +36,7 @@ class BotDetailApi(OrgScopedAPIView):
         bot = services.bot_update(bot=bot, user=request.user, data=data.validated_data)
         return Response(BotOutputSerializer(bot).data)
 
+    @extend_schema(responses={204: None})
     def delete(self, request, org_id, bot_id):
         bot = selectors.bot_get(org=self.org, bot_id=bot_id)
         services.bot_delete(bot=bot, user=request.user)

@@ -28,13 +28,17 @@ from .serializers import (
     ApiKeyOutputSerializer,
     ChatInputSerializer,
     ChatOutputSerializer,
+    ConversationDetailSerializer,
     ConversationFilterSerializer,
     ConversationOutputSerializer,
     FeedbackInputSerializer,
     MessageOutputSerializer,
     PassageOutputSerializer,
+    PublicBotSerializer,
     PublicChatInputSerializer,
+    PublicConversationSerializer,
     PublicFeedbackInputSerializer,
+    PublicFeedbackOutputSerializer,
     PublicMessageSerializer,
     SearchInputSerializer,
 )
@@ -134,6 +138,7 @@ class ConversationListApi(BotScopedAPIView):
 
 
 class ConversationDetailApi(BotScopedAPIView):
+    @extend_schema(responses=ConversationDetailSerializer)
     def get(self, request, org_id, bot_id, conversation_id):
         conversation = selectors.conversation_get(bot=self.bot, conversation_id=conversation_id)
         messages = selectors.conversation_messages(conversation=conversation)
@@ -176,6 +181,7 @@ class ApiKeyListApi(BotScopedAPIView):
 class ApiKeyDetailApi(BotScopedAPIView):
     required_roles = ADMIN_ONLY
 
+    @extend_schema(responses={204: None})
     def delete(self, request, org_id, bot_id, key_id):
         key = selectors.api_key_get(bot=self.bot, key_id=key_id)
         services.api_key_revoke(key=key, user=request.user)
@@ -294,6 +300,7 @@ class PublicAPIView(APIView):
 
 
 class PublicBotApi(PublicAPIView):
+    @extend_schema(responses=PublicBotSerializer)
     def get(self, request, public_id):
         self.check_origin(self.bot)
         return Response(
@@ -339,7 +346,10 @@ class PublicChatApi(PublicAPIView):
 
 
 class PublicConversationApi(PublicAPIView):
-    @extend_schema(parameters=[OpenApiParameter("visitor_id", str, required=True)])
+    @extend_schema(
+        parameters=[OpenApiParameter("visitor_id", str, required=True)],
+        responses=PublicConversationSerializer,
+    )
     def get(self, request, public_id, conversation_id):
         self.check_origin(self.bot)
         conversation = selectors.public_conversation_get(
@@ -354,7 +364,7 @@ class PublicConversationApi(PublicAPIView):
 
 
 class PublicFeedbackApi(PublicAPIView):
-    @extend_schema(request=PublicFeedbackInputSerializer)
+    @extend_schema(request=PublicFeedbackInputSerializer, responses=PublicFeedbackOutputSerializer)
     def post(self, request, message_id):
         data = PublicFeedbackInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)

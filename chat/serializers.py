@@ -124,3 +124,24 @@ class ApiKeyOutputSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
     last_used_at = serializers.DateTimeField(allow_null=True)
     revoked_at = serializers.DateTimeField(allow_null=True)
+
+
+class ConversationDetailSerializer(ConversationOutputSerializer):
+    messages = MessageOutputSerializer(many=True)
+
+
+class PublicBotSerializer(serializers.Serializer):
+    public_id = serializers.CharField()
+    name = serializers.CharField()
+    greeting = serializers.CharField()
+    is_active = serializers.BooleanField()
+
+
+class PublicConversationSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    messages = PublicMessageSerializer(many=True)
+
+
+class PublicFeedbackOutputSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    rating = serializers.CharField()

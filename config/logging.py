@@ -18,6 +18,9 @@ class JsonFormatter(logging.Formatter):
             "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
         }
         for key, value in vars(record).items():
+            # django.request attaches the request, whose repr carries the query string (visitor ids).
+            if key == "request":
+                continue
             if key not in _RESERVED and not key.startswith("_"):
                 payload[key] = value if isinstance(value, str | int | float | bool | None) else str(value)
         if record.exc_info:

@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from accounts.apis import AuthConfigApi, MeApi
 from chat.apis import ApiChatApi
 from chat.urls import builder_urlpatterns, public_urlpatterns
+from config import openapi  # noqa: F401  (registers the auth schemes with drf-spectacular)
 from integrations.apis import HealthApi
 
 admin.site.site_header = "Botwright operations"

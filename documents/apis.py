@@ -101,6 +101,7 @@ class DocumentDetailApi(BotScopedAPIView):
         document = selectors.document_get(bot=self.bot, document_id=document_id)
         return Response(DocumentOutputSerializer(document).data)
 
+    @extend_schema(responses={204: None})
     def delete(self, request, org_id, bot_id, document_id):
         document = selectors.document_get(bot=self.bot, document_id=document_id)
         services.document_delete(document=document, user=request.user)

@@ -54,6 +54,7 @@ class OrgDetailApi(OrgScopedAPIView):
         services.org_update(org=self.org, user=request.user, data=data.validated_data)
         return Response(self._out())
 
+    @extend_schema(responses={204: None})
     def delete(self, request, org_id):
         services.org_delete(org=self.org, user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -100,6 +101,7 @@ class MemberDetailApi(OrgScopedAPIView):
         )
         return Response(MembershipOutputSerializer(membership).data)
 
+    @extend_schema(responses={204: None})
     def delete(self, request, org_id, membership_id):
         membership = selectors.member_get(org=self.org, membership_id=membership_id)
         services.member_remove(org=self.org, actor=self.membership, membership=membership)
@@ -117,6 +119,7 @@ class InvitationListApi(OrgScopedAPIView):
 class InvitationDetailApi(OrgScopedAPIView):
     required_roles = {**OrgScopedAPIView.required_roles, "DELETE": Role.ADMIN}
 
+    @extend_schema(responses={204: None})
     def delete(self, request, org_id, invitation_id):
         invitation = selectors.invitation_get(org=self.org, invitation_id=invitation_id)
         services.invitation_revoke(org=self.org, actor=self.membership, invitation=invitation)

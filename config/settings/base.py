@@ -49,6 +49,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "config.middleware.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -148,8 +149,9 @@ COGNITO_ENABLED = bool(COGNITO_USER_POOL_ID and COGNITO_APP_CLIENT_ID)
 # configured; local password login stays available beside it.
 COGNITO_HOSTED_UI = bool(COGNITO_ENABLED and COGNITO_DOMAIN)
 AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
-LOGIN_REDIRECT_URL = env.str("LOGIN_REDIRECT_URL", default="/admin/")
-LOGOUT_REDIRECT_URL = env.str("LOGOUT_REDIRECT_URL", default="/admin/")
+# URL names, not paths: behind API Gateway's execute-api URL a literal path loses the stage prefix.
+LOGIN_REDIRECT_URL = env.str("LOGIN_REDIRECT_URL", default="admin:index")
+LOGOUT_REDIRECT_URL = env.str("LOGOUT_REDIRECT_URL", default="admin:index")
 if COGNITO_HOSTED_UI:
     from accounts.cognito import oidc_settings_from_env
 
@@ -271,6 +273,8 @@ SECURE_HSTS_PRELOAD = IS_PRODUCTION
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
+REQUEST_LOG_CLIENT_IP = env.bool("REQUEST_LOG_CLIENT_IP", default=False)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -286,7 +290,11 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # Zappa's access line carries client IPs and full query strings (visitor ids): ours replaces it.
+        "zappa.wsgi": {"level": "WARNING"},
+    },
 }
 
 
