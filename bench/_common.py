@@ -47,13 +47,17 @@ def p50_ms(seconds: Iterable[float]) -> float:
     return statistics.median(seconds) * 1000
 
 
-def _cell(value: Any, unit: str = "") -> str:
+def _cell(value: Any, unit: str = "", *, ratio: bool = False) -> str:
     if value is None:
         return "-"
-    if isinstance(value, float):
-        text = f"{value:.4g}" if abs(value) < 1e6 else f"{value:.4e}"
-    else:
+    if ratio:
+        text = f"{value:.3f}"
+    elif isinstance(value, bool) or not isinstance(value, int | float):
         text = str(value)
+    elif abs(value) >= 1000:
+        text = f"{value:,.0f}"
+    else:
+        text = f"{value:.4g}"
     return f"{text} {unit}" if unit else text
 
 
@@ -74,7 +78,7 @@ def format_table(rows: list[dict[str, Any]], *, with_module: bool = False, goal_
             r.get("name", "?"),
             _cell(r.get("value"), r.get("unit", "")),
             _cell(r.get("baseline"), r.get("unit", "")),
-            _cell(r.get("ratio")),
+            _cell(r.get("ratio"), ratio=True),
             _clip(str(r.get("goal", "")), goal_width),
             ok,
         ]

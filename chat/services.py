@@ -14,7 +14,7 @@ import re
 import secrets
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -76,14 +76,12 @@ class ChatResult:
 @dataclass
 class _Turn:
     bot: Bot
-    conversation: Conversation
+    conversation: Conversation  # unsaved when the exchange starts a new conversation
     question: str
     relevant: list[RetrievedPassage]
     passages: list[Passage]
     history: list[Turn]
     started: float
-    model: ChatModel | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def _validate_message(message: str) -> str:
@@ -153,7 +151,8 @@ def _start(
     started = time.monotonic()
     question = _validate_message(message)
     if conversation is None:
-        conversation = Conversation.objects.create(
+        # Saved with both messages in one transaction when the exchange finishes (_finish).
+        conversation = Conversation(
             org_id=bot.org_id,
             bot=bot,
             channel=channel,
@@ -167,9 +166,6 @@ def _start(
         history = _history(conversation)
     passages = retrieve(bot=bot, query=question, top_k=bot.top_k, embedder=embedder, store=store)
     relevant = [p for p in passages if p.score >= bot.relevance_threshold]
-    Message.objects.create(
-        org_id=bot.org_id, bot=bot, conversation=conversation, role=Role.USER, content=question
-    )
     return _Turn(bot, conversation, question, relevant, _to_llm_passages(relevant), history, started)
 
 
@@ -192,7 +188,20 @@ def _finish(turn: _Turn, *, text: str, generation: Generation | None, error: str
         cited = turn.relevant if generation is not None else []
     sources = [source_payload(p) for p in cited]
     latency_ms = int((time.monotonic() - turn.started) * 1000)
+    conversation, org_id = turn.conversation, turn.bot.org_id
+    # One transaction for the whole exchange: the question, the answer and the conversation's
+    # counters appear together or not at all (and a chat turn costs one commit).
     with transaction.atomic():
+        if conversation._state.adding:
+            conversation.message_count = 2
+            conversation.save(force_insert=True)
+        else:
+            Conversation.objects.for_org(org_id).filter(pk=conversation.pk).update(
+                message_count=F("message_count") + 2, last_activity_at=timezone.now()
+            )
+        Message.objects.create(
+            org_id=org_id, bot=turn.bot, conversation=conversation, role=Role.USER, content=turn.question
+        )
         answer = Message.objects.create(
             org_id=turn.bot.org_id,
             bot=turn.bot,
@@ -207,10 +216,7 @@ def _finish(turn: _Turn, *, text: str, generation: Generation | None, error: str
             latency_ms=latency_ms,
             error=error[:500],
         )
-        Conversation.objects.for_org(turn.bot.org_id).filter(pk=turn.conversation.pk).update(
-            message_count=F("message_count") + 2, last_activity_at=timezone.now()
-        )
-    return ChatResult(turn.conversation, answer, sources, latency_ms)
+    return ChatResult(conversation, answer, sources, latency_ms)
 
 
 def _prompt(turn: _Turn):
