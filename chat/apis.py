@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from django.conf import settings
-from django.http import Http404, StreamingHttpResponse
+from django.http import StreamingHttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, status
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
@@ -109,18 +109,15 @@ class ChatApi(BotScopedAPIView):
         _limit(f"member:{request.user.pk}", settings.MEMBER_CHAT_RATE)
         data = ChatInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        conversation = None
-        if data.validated_data.get("conversation_id"):
-            conversation = selectors.conversation_get(
-                bot=self.bot, conversation_id=data.validated_data["conversation_id"]
-            )
-            if conversation.channel != Channel.BUILDER:
-                raise Http404("No such conversation.")
         return _chat_response(
             stream=data.validated_data["stream"],
             bot=self.bot,
             message=data.validated_data["message"],
-            conversation=conversation,
+            conversation=selectors.conversation_to_continue(
+                bot=self.bot,
+                conversation_id=data.validated_data.get("conversation_id"),
+                channel=Channel.BUILDER,
+            ),
             channel=Channel.BUILDER,
             user=request.user,
         )
@@ -221,18 +218,13 @@ class ApiChatApi(APIView):
         _limit(f"key:{key.pk}", settings.API_KEY_CHAT_RATE)
         data = ChatInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        conversation = None
-        if data.validated_data.get("conversation_id"):
-            conversation = selectors.conversation_get(
-                bot=key.bot, conversation_id=data.validated_data["conversation_id"]
-            )
-            if conversation.channel != Channel.API:
-                raise Http404("No such conversation.")
         return _chat_response(
             stream=data.validated_data["stream"],
             bot=key.bot,
             message=data.validated_data["message"],
-            conversation=conversation,
+            conversation=selectors.conversation_to_continue(
+                bot=key.bot, conversation_id=data.validated_data.get("conversation_id"), channel=Channel.API
+            ),
             channel=Channel.API,
             api_key=key,
         )

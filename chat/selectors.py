@@ -41,6 +41,15 @@ def conversation_get(*, bot: Bot, conversation_id: Any) -> Conversation:
     return get_object_or_404(Conversation.objects.for_org(bot.org_id).filter(bot=bot), pk=conversation_id)
 
 
+def conversation_to_continue(*, bot: Bot, conversation_id: Any, channel: str) -> Conversation | None:
+    """The bot's conversation on `channel` to continue, None to start one, 404 for anything else."""
+    if not conversation_id:
+        return None
+    return get_object_or_404(
+        Conversation.objects.for_org(bot.org_id).filter(bot=bot, channel=channel), pk=conversation_id
+    )
+
+
 def conversation_messages(*, conversation: Conversation) -> QuerySet[Message]:
     return (
         Message.objects.for_org(conversation.org_id)

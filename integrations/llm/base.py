@@ -155,3 +155,20 @@ def extract_citations(text: str, n_passages: int) -> tuple[int, ...]:
             if 1 <= number <= n_passages:
                 seen.setdefault(number, None)
     return tuple(seen)
+
+
+def question_of(prompt: Prompt) -> str:
+    """The user's question: recorded on the prompt, else the final turn's text."""
+    return prompt.question or (prompt.contents[-1].content if prompt.contents else "")
+
+
+def offline_generation(*, text: str, prompt: Prompt, passages: Sequence[Passage], model: str) -> Generation:
+    """A finished answer from a model that runs here (no usage report): tokens are estimated."""
+    return Generation(
+        text=text,
+        prompt_tokens=estimate_tokens(prompt.system + "".join(t.content for t in prompt.contents)),
+        completion_tokens=estimate_tokens(text),
+        model=model,
+        finish_reason="STOP",
+        cited=extract_citations(text, len(passages)),
+    )

@@ -22,8 +22,8 @@ from integrations.llm.base import (
     Generation,
     Passage,
     Prompt,
-    estimate_tokens,
-    extract_citations,
+    offline_generation,
+    question_of,
 )
 
 MAX_SENTENCES = 3
@@ -188,17 +188,8 @@ class ExtractiveChatModel:
         temperature: float,
         max_output_tokens: int = 1024,
     ) -> Generation:
-        question = prompt.question or (prompt.contents[-1].content if prompt.contents else "")
-        text = self.answer_text(question=question, passages=passages)
-        prompt_text = prompt.system + "".join(t.content for t in prompt.contents)
-        return Generation(
-            text=text,
-            prompt_tokens=estimate_tokens(prompt_text),
-            completion_tokens=estimate_tokens(text),
-            model=self.name,
-            finish_reason="STOP",
-            cited=extract_citations(text, len(passages)),
-        )
+        text = self.answer_text(question=question_of(prompt), passages=passages)
+        return offline_generation(text=text, prompt=prompt, passages=passages, model=self.name)
 
     def stream(
         self,

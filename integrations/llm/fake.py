@@ -14,7 +14,7 @@ from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-from integrations.llm.base import Generation, Passage, Prompt, estimate_tokens, extract_citations
+from integrations.llm.base import Generation, Passage, Prompt, offline_generation, question_of
 
 ScriptEntry = str | Generation | BaseException
 
@@ -51,20 +51,13 @@ class FakeChatModel:
         if self.responses:
             entry = self.responses.popleft()
         else:
-            question = prompt.question or (prompt.contents[-1].content if prompt.contents else "")
+            question = question_of(prompt)
             entry = f"Echo: {question} [1]" if passages else f"Echo: {question}"
         if isinstance(entry, BaseException):
             raise entry
         if isinstance(entry, Generation):
             return entry
-        return Generation(
-            text=entry,
-            prompt_tokens=estimate_tokens(prompt.system + "".join(t.content for t in prompt.contents)),
-            completion_tokens=estimate_tokens(entry),
-            model=self.name,
-            finish_reason="STOP",
-            cited=extract_citations(entry, len(passages)),
-        )
+        return offline_generation(text=entry, prompt=prompt, passages=passages, model=self.name)
 
     def generate(
         self,
