@@ -45,12 +45,14 @@ def retrieve(
     store: VectorStore | None = None,
 ) -> list[Passage]:
     """The bot's `top_k` passages most similar to `query`, best first (no relevance threshold)."""
+    embedder = embedder or get_embedder()
     active = active_generations(
-        bot=bot, document_ids=list(document_ids) if document_ids is not None else None
+        bot=bot,
+        document_ids=list(document_ids) if document_ids is not None else None,
+        embedding_model=embedder.name,
     )
     if not active or not query.strip():
         return []
-    embedder = embedder or get_embedder()
     store = store or get_vector_store()
     # Asymmetric embedders (Gemini) encode questions differently from passages.
     embed_query = getattr(embedder, "embed_query", None)

@@ -30,9 +30,17 @@ def chunk_list(*, document: Document) -> QuerySet[Chunk]:
     )
 
 
-def active_generations(*, bot: Bot, document_ids: list[Any] | None = None) -> dict[str, int]:
-    """document id -> live generation for the bot's searchable documents (the `active` map of a search)."""
+def active_generations(
+    *, bot: Bot, document_ids: list[Any] | None = None, embedding_model: str | None = None
+) -> dict[str, int]:
+    """document id -> live generation for the bot's searchable documents (the `active` map of a search).
+
+    With `embedding_model`, only documents embedded by that model: vectors of another model live in
+    another space, and comparing a query with them would return confident nonsense.
+    """
     qs = Document.objects.for_org(bot.org_id).filter(bot=bot, active_generation__isnull=False)
+    if embedding_model is not None:
+        qs = qs.filter(embedding_model=embedding_model)
     if document_ids is not None:
         qs = qs.filter(pk__in=document_ids)
     return {str(pk): gen for pk, gen in qs.values_list("pk", "active_generation")}

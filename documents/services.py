@@ -21,7 +21,6 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.utils import timezone
 from rest_framework import exceptions, status
 
@@ -520,7 +519,25 @@ def documents_sweep_stuck(*, now=None) -> dict[str, int]:
     return result
 
 
-def document_progress_increment(document: Document, n: int) -> None:
-    Document.objects.for_org(document.org_id).filter(pk=document.pk).update(
-        chunks_embedded=F("chunks_embedded") + n
+def documents_requeue_stale_model(*, embedder: Embedder | None = None, limit: int = 200) -> int:
+    """Queue a re-index of ready documents embedded by another model than the configured one.
+
+    Until re-indexed they are left out of search (their vectors live in another space). Bounded per
+    call so a model switch on a large platform is spread over several sweeps. Operator job across
+    orgs (the escape hatch); each document is then handled inside its org.
+    """
+    name = (embedder or get_embedder()).name
+    stale = (
+        Document.all_orgs.filter(status=DocumentStatus.READY)
+        .exclude(embedding_model=name)
+        .exclude(sha256="")
+        .order_by("updated_at")[:limit]
     )
+    count = 0
+    for document in stale:
+        Document.objects.for_org(document.org_id).filter(pk=document.pk).update(
+            status=DocumentStatus.PENDING, error="", attempts=0, updated_at=timezone.now()
+        )
+        _enqueue_after_commit(document)
+        count += 1
+    return count

@@ -70,8 +70,9 @@ def enqueue_processing(*, document_id: str, org_id: str) -> None:
 
 def sweep_stuck_documents(event=None, context=None) -> dict:
     """Scheduled by Zappa (`events` in zappa_settings.json) and by `manage.py sweep_documents`."""
-    from .services import documents_sweep_stuck
+    from .services import documents_requeue_stale_model, documents_sweep_stuck
 
     result = documents_sweep_stuck()
+    result["stale_model"] = documents_requeue_stale_model()
     logger.info("sweep finished", extra=result)
     return result

@@ -207,3 +207,15 @@ def test_fake_generation_without_citations_lists_all_relevant_passages(kb_bot, v
         bot=kb_bot, message="When does the office open?", model=FakeChatModel([plain]), user=viewer
     )
     assert result.sources and result.message.content == "It opens early."
+
+
+def test_ask_command_prints_the_answer_and_sources(kb_bot, capsys):
+    from django.core.management import CommandError, call_command
+
+    call_command("ask", kb_bot.public_id, "When does the office open?")
+    out = capsys.readouterr().out
+    assert "08:30" in out and "[1] faq" in out
+    call_command("ask", str(kb_bot.pk), "zebra quantum saxophone")
+    assert "fallback answer" in capsys.readouterr().out
+    with pytest.raises(CommandError, match="No bot"):
+        call_command("ask", "no-such-bot", "hi")

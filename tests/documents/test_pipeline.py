@@ -95,13 +95,34 @@ def test_first_index_failure_leaves_nothing_searchable(bot, editor):
     assert Chunk.objects.for_org(bot.org).count() == 0
 
 
-def test_a_model_change_is_recorded_so_it_can_force_a_reindex(bot, editor):
+def test_a_model_change_hides_stale_vectors_and_forces_a_reindex(
+    bot, editor, django_capture_on_commit_callbacks
+):
+    from documents.services import documents_requeue_stale_model
+
     other_model = FakeEmbedder()
     other_model.name = "other-model-384"
     document = _upload(bot, editor)
     assert document.embedding_model == "fake-hash-384"
-    document = document_process(document_id=str(document.pk), org_id=str(bot.org_id), embedder=other_model)
-    assert document.embedding_model == "other-model-384"
+    # Vectors of another model live in another space: never compared with the new model's queries.
+    assert retrieve(bot=bot, query="refunds issued days", embedder=other_model) == []
+    assert retrieve(bot=bot, query="refunds issued days")
+
+    from documents import tasks
+
+    original = tasks.process_document
+    tasks.process_document = lambda doc_id, org_id: document_process(
+        document_id=doc_id, org_id=org_id, embedder=other_model
+    )
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            assert documents_requeue_stale_model(embedder=other_model) == 1
+    finally:
+        tasks.process_document = original
+    document.refresh_from_db()
+    assert document.embedding_model == "other-model-384" and document.status == "ready"
+    assert retrieve(bot=bot, query="refunds issued days", embedder=other_model)
+    assert documents_requeue_stale_model(embedder=other_model) == 0
 
 
 def test_vectors_are_unit_length_float32_bytes(bot, editor):
@@ -187,3 +208,11 @@ def test_concurrent_uploads_to_one_bot_lose_nothing(org, bot, editor):
     assert Document.objects.for_org(org).filter(bot=bot).count() == 8
     # Every one of them indexes (sync processing ran on commit in each thread).
     assert set(Document.objects.for_org(org).values_list("status", flat=True)) == {"ready"}
+
+
+def test_sweep_documents_command_reports_what_it_did(bot, editor, capsys):
+    _upload(bot, editor)
+    call_command("sweep_documents")
+    assert capsys.readouterr().out.strip() == (
+        "retried 0, failed 0, requeued 0, re-indexing 0 embedded by another model"
+    )
