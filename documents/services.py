@@ -40,6 +40,8 @@ from .models import Chunk, Document, DocumentStatus
 logger = logging.getLogger(__name__)
 
 EMBED_BATCH = 64
+# A presigned POST is valid for 15 minutes; a day later the upload is not coming.
+ABANDONED_UPLOAD = timedelta(days=1)
 
 
 class UploadTooLarge(exceptions.APIException):
@@ -516,6 +518,18 @@ def documents_sweep_stuck(*, now=None) -> dict[str, int]:
         Document.objects.for_org(document.org_id).filter(pk=document.pk).update(updated_at=now)
         _enqueue_after_commit(document)
         result["requeued"] += 1
+    # Direct uploads the browser never completed: say so instead of staying pending forever.
+    abandoned = Document.all_orgs.filter(
+        status=DocumentStatus.PENDING,
+        sha256="",
+        upload_method="presigned",
+        created_at__lt=now - ABANDONED_UPLOAD,
+    )
+    result["abandoned"] = abandoned.update(
+        status=DocumentStatus.FAILED,
+        error="The direct upload was never completed; upload the file again.",
+        processed_at=now,
+    )
     return result
 
 

@@ -214,5 +214,23 @@ def test_sweep_documents_command_reports_what_it_did(bot, editor, capsys):
     _upload(bot, editor)
     call_command("sweep_documents")
     assert capsys.readouterr().out.strip() == (
-        "retried 0, failed 0, requeued 0, re-indexing 0 embedded by another model"
+        "retried 0, failed 0, requeued 0, re-indexing 0 embedded by another model, "
+        "0 abandoned direct upload(s) failed"
     )
+
+
+def test_sweep_fails_direct_uploads_never_completed(bot, editor):
+    stale = Document.objects.create(
+        org_id=bot.org_id, bot=bot, title="big", upload_method="presigned", storage_key="x/y/z"
+    )
+    fresh = Document.objects.create(
+        org_id=bot.org_id, bot=bot, title="new", upload_method="presigned", storage_key="x/y/w"
+    )
+    Document.objects.for_org(bot.org).filter(pk=stale.pk).update(
+        created_at=timezone.now() - timedelta(days=2)
+    )
+    assert documents_sweep_stuck()["abandoned"] == 1
+    stale.refresh_from_db()
+    fresh.refresh_from_db()
+    assert stale.status == "failed" and "never completed" in stale.error
+    assert fresh.status == "pending"

@@ -13,5 +13,6 @@ class Command(BaseCommand):
         result = sweep_stuck_documents()
         self.stdout.write(
             f"retried {result['retried']}, failed {result['failed']}, requeued {result['requeued']}, "
-            f"re-indexing {result['stale_model']} embedded by another model"
+            f"re-indexing {result['stale_model']} embedded by another model, "
+            f"{result['abandoned']} abandoned direct upload(s) failed"
         )
