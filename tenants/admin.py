@@ -14,6 +14,11 @@ class TenantAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return self.model.all_orgs.select_related("org")
 
+    def get_readonly_fields(self, request, obj=None):
+        # The org is chosen once, when an operator creates the object; it never moves between orgs.
+        readonly = list(super().get_readonly_fields(request, obj))
+        return [*readonly, "org"] if obj is not None and "org" not in readonly else readonly
+
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         related = db_field.related_model
         if hasattr(related, "all_orgs"):

@@ -116,9 +116,7 @@ class TenantScopedModel(models.Model):
     """Base of every model owned by one organisation."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    org = models.ForeignKey(
-        "tenants.Organization", on_delete=models.CASCADE, related_name="+", editable=False
-    )
+    org = models.ForeignKey("tenants.Organization", on_delete=models.CASCADE, related_name="+")
 
     objects = TenantManager()
     # Escape hatch for the admin, migrations and operator commands only.

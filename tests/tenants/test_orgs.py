@@ -91,3 +91,34 @@ def test_admin_lists_orgs_and_bots_for_operators(org, bot, client):
         response = client.get(path)
         assert response.status_code == 200, path
     assert bot.name in client.get("/admin/bots/bot/").content.decode()
+
+
+def test_operator_adds_a_bot_in_the_admin_choosing_its_org(org, client):
+    from accounts.models import User
+    from bots.models import Bot
+
+    operator = User.objects.create_superuser(email="ops2@example.com", password="ops-pass-123")  # noqa: S106
+    client.force_login(operator)
+    assert client.get("/admin/bots/bot/add/").status_code == 200
+    response = client.post(
+        "/admin/bots/bot/add/",
+        {
+            "org": str(org.pk),
+            "name": "Made by ops",
+            "system_prompt": "Be nice.",
+            "greeting": "Hi",
+            "fallback_message": "Dunno",
+            "temperature": "0.5",
+            "top_k": "5",
+            "relevance_threshold": "0.15",
+            "is_active": "on",
+            "allowed_origins": "[]",
+            "model_name": "",
+            "description": "",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    bot = Bot.objects.for_org(org).get(name="Made by ops")
+    assert bot.created_by == operator
+    # The org is fixed once created.
+    assert 'name="org"' not in client.get(f"/admin/bots/bot/{bot.pk}/change/").content.decode()
