@@ -1,3 +1,5 @@
+import hashlib
+
 from django.conf import settings
 from rest_framework import serializers
 
@@ -96,11 +98,18 @@ class ConversationOutputSerializer(serializers.Serializer):
     bot_id = serializers.UUIDField()
     channel = serializers.CharField()
     title = serializers.CharField()
-    visitor_id = serializers.CharField()
+    # The visitor's token is a bearer secret for their public conversations: builders see a stable
+    # pseudonym (enough to group a visitor's conversations), never the token itself.
+    visitor = serializers.SerializerMethodField()
     user_id = serializers.UUIDField(allow_null=True)
     message_count = serializers.IntegerField()
     started_at = serializers.DateTimeField()
     last_activity_at = serializers.DateTimeField()
+
+    def get_visitor(self, conversation) -> str:
+        if not conversation.visitor_id:
+            return ""
+        return "visitor-" + hashlib.sha256(conversation.visitor_id.encode()).hexdigest()[:12]
 
 
 class FeedbackInputSerializer(StrictSerializer):

@@ -160,3 +160,11 @@ def test_a_model_outage_shows_the_visitor_a_polite_text(kb_bot, monkeypatch):
     assert response.status_code == 503
     assert "quota" not in response.content.decode() and "1234" not in response.content.decode()
     assert "try again" in response.json()["detail"].lower()
+
+
+def test_builders_see_a_visitor_pseudonym_never_the_token(kb_bot, viewer, client_for):
+    body = ask(kb_bot, "When does the office open?").json()
+    listing = client_for(viewer).get(f"/api/orgs/{kb_bot.org_id}/bots/{kb_bot.pk}/conversations/")
+    row = listing.json()["results"][0]
+    assert row["visitor"].startswith("visitor-")
+    assert body["visitor_id"] not in listing.content.decode()
