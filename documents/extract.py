@@ -289,7 +289,9 @@ def extract(
         blocks = _markdown_blocks(text) if kind == "markdown" else _text_blocks(text)
         if not blocks:
             raise EmptyDocument("The file contains only whitespace. Upload a document that contains text.")
-        title = next((b.text for b in blocks if b.kind == "heading" and len(b.heading_path) == 1), None)
+        # A lone top-level heading is the document's title; several are sections, not a title.
+        top = [b.text for b in blocks if b.kind == "heading" and len(b.heading_path) == 1]
+        title = top[0] if len(top) == 1 else None
         return ExtractedDocument(kind=kind, page_count=None, blocks=blocks, title=title)  # type: ignore[arg-type]
     raise UnsupportedType(f"Unsupported document kind {kind!r}. {SUPPORTED_HINT}")
 

@@ -281,6 +281,10 @@ def document_process(
             max_pages=settings.DOCUMENT_MAX_PAGES,
         )
         del data
+        if extracted.title and document.title == _default_title(document.filename):
+            # Nobody named it: the document's own title ("Staff Handbook") beats its file name.
+            document.title = extracted.title.strip()[:300]
+            Document.objects.for_org(document.org_id).filter(pk=document.pk).update(title=document.title)
         pieces = chunk_document(extracted)
         if not pieces:
             raise ExtractionError("No text could be extracted from this document.")

@@ -35,8 +35,9 @@ def test_uploaded_pdf_becomes_ready_with_pages_chunks_and_vectors(bot, editor, u
     response = upload(editor, bot, POLICY_PDF, "policies.pdf")
     assert response.status_code == 201, response.content
     body = response.json()
-    assert body["kind"] == "pdf" and body["title"] == "policies"
+    assert body["kind"] == "pdf" and body["title"] == "policies"  # from the file name, until extracted
     document = Document.objects.for_org(bot.org).get(pk=body["id"])
+    assert document.title == "Policies"  # the PDF's own title, since the uploader gave none
     assert document.status == "ready", document.error
     assert document.page_count == 2
     assert document.chunk_count >= 2 and document.progress == 1.0
@@ -60,7 +61,7 @@ def test_search_finds_the_passage_with_the_answer(bot, editor, upload):
     # The fake embedder is lexical: ask with the passage's own words (the real model is tested elsewhere).
     passages = retrieve(bot=bot, query="kettle two year warranty heating element", top_k=3)
     assert "two year warranty" in passages[0].text
-    assert passages[0].page_end == 2 and passages[0].title == "policies"
+    assert passages[0].page_end == 2 and passages[0].title == "Policies"  # the PDF title
     only_hours = Document.objects.for_org(bot.org).get(kind="markdown")
     filtered = retrieve(bot=bot, query="warranty", top_k=3, document_ids=[only_hours.pk])
     assert {p.document_id for p in filtered} == {str(only_hours.pk)}

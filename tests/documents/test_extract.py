@@ -501,3 +501,10 @@ def test_extract_with_timeout_falls_back_in_process_when_no_child_can_start(
     monkeypatch.setattr(multiprocessing.context.ForkProcess, "start", refuse)
     doc = extract_with_timeout(b"Fallback text.", "text", timeout_s=5)
     assert [b.text for b in doc.blocks] == ["Fallback text."]
+
+
+def test_markdown_title_is_a_lone_top_level_heading_only():
+    from documents.extract import extract
+
+    assert extract(b"# Staff Handbook\n\n## Leave\n\nText.\n", "markdown").title == "Staff Handbook"
+    assert extract(b"# Returns\n\nText.\n\n# Hours\n\nMore.\n", "markdown").title is None
