@@ -199,26 +199,14 @@ def test_search_orders_equal_scores_by_document_then_ordinal(store):
 
 
 def test_search_with_nothing_active_or_zero_k_reads_nothing(store, ddb):
-    store.upsert(
-        org_id="o",
-        bot_id="b",
-        document_id="d",
-        generation=1,
-        items=make_items("d", clustered_unit_vectors(3)),
-    )
+    put(store, "d", 1, 3)
     assert store.search(org_id="o", bot_id="b", query=np.ones(DIM), top_k=5, active={}) == []
     assert store.search(org_id="o", bot_id="b", query=np.ones(DIM), top_k=0, active={"d": 1}) == []
     assert store.bytes_read == 0
 
 
 def test_vectors_are_stored_as_binary_blocks_never_as_lists_of_numbers(store, ddb):
-    store.upsert(
-        org_id="o",
-        bot_id="b",
-        document_id="d",
-        generation=1,
-        items=make_items("d", clustered_unit_vectors(300)),
-    )
+    put(store, "d", 1, 300)
     items = scan_all(ddb)
     blocks = [i for i in items if i["sk"]["S"].startswith("v#")]
     assert len(blocks) == 2  # ~170 float32 vectors per block
@@ -274,13 +262,7 @@ def test_non_consecutive_ordinals_survive_the_block_encoding(store):
 
 
 def test_a_query_of_another_dimension_is_reported_clearly(store):
-    store.upsert(
-        org_id="o",
-        bot_id="b",
-        document_id="d",
-        generation=1,
-        items=make_items("d", clustered_unit_vectors(2)),
-    )
+    put(store, "d", 1, 2)
     with pytest.raises(ValueError, match="another embedder"):
         store.search(org_id="o", bot_id="b", query=np.ones(768), top_k=1, active={"d": 1})
 
@@ -365,58 +347,33 @@ def test_bots_are_isolated_even_with_the_same_document_ids(store):
     assert store.count(org_id="org-2", bot_id="bot-a") == 10
 
 
+def put(store, document_id: str, generation: int, n: int) -> None:
+    """Write `n` clustered chunks of one document generation into bot "b" of org "o"."""
+    store.upsert(
+        org_id="o",
+        bot_id="b",
+        document_id=document_id,
+        generation=generation,
+        items=make_items(document_id, clustered_unit_vectors(n)),
+    )
+
+
 # --- count and delete --------------------------------------------------------------------------
 
 
 def test_count_sums_chunks_of_every_stored_generation(store):
-    store.upsert(
-        org_id="o",
-        bot_id="b",
-        document_id="d",
-        generation=1,
-        items=make_items("d", clustered_unit_vectors(7)),
-    )
-    store.upsert(
-        org_id="o",
-        bot_id="b",
-        document_id="d",
-        generation=2,
-        items=make_items("d", clustered_unit_vectors(9)),
-    )
-    store.upsert(
-        org_id="o",
-        bot_id="b",
-        document_id="e",
-        generation=1,
-        items=make_items("e", clustered_unit_vectors(4)),
-    )
+    put(store, "d", 1, 7)
+    put(store, "d", 2, 9)
+    put(store, "e", 1, 4)
     assert store.count(org_id="o", bot_id="b") == 20
     assert store.count(org_id="o", bot_id="b", document_id="d") == 16
     assert store.count(org_id="o", bot_id="b", document_id="missing") == 0
 
 
 def test_delete_document_removes_one_generation_or_all_of_them(store, ddb):
-    store.upsert(
-        org_id="o",
-        bot_id="b",
-        document_id="d",
-        generation=1,
-        items=make_items("d", clustered_unit_vectors(7)),
-    )
-    store.upsert(
-        org_id="o",
-        bot_id="b",
-        document_id="d",
-        generation=2,
-        items=make_items("d", clustered_unit_vectors(9)),
-    )
-    store.upsert(
-        org_id="o",
-        bot_id="b",
-        document_id="d2",
-        generation=1,
-        items=make_items("d2", clustered_unit_vectors(3)),
-    )
+    put(store, "d", 1, 7)
+    put(store, "d", 2, 9)
+    put(store, "d2", 1, 3)
 
     store.delete_document(org_id="o", bot_id="b", document_id="d", generation=1)
     assert store.count(org_id="o", bot_id="b", document_id="d") == 9
@@ -475,13 +432,7 @@ def test_unprocessed_writes_are_retried_with_backoff(ddb):
     client = CountingClient(ddb, unprocessed_writes=3)
     sleeps: list[float] = []
     store = DynamoDBVectorStore(TABLE, client=client, block_size=10, sleep=sleeps.append)
-    store.upsert(
-        org_id="o",
-        bot_id="b",
-        document_id="d",
-        generation=1,
-        items=make_items("d", clustered_unit_vectors(60)),
-    )
+    put(store, "d", 1, 60)
     assert len(sleeps) == 3
     assert store.count(org_id="o", bot_id="b") == 60
     assert len(store.search(org_id="o", bot_id="b", query=np.ones(DIM), top_k=100, active={"d": 1})) == 60
@@ -491,13 +442,7 @@ def test_writes_give_up_with_a_clear_error_when_always_throttled(ddb):
     client = CountingClient(ddb, unprocessed_writes=100)
     store = DynamoDBVectorStore(TABLE, client=client, max_retries=2, sleep=lambda _: None)
     with pytest.raises(DynamoDBStoreError, match="unprocessed after 2 retries"):
-        store.upsert(
-            org_id="o",
-            bot_id="b",
-            document_id="d",
-            generation=1,
-            items=make_items("d", clustered_unit_vectors(5)),
-        )
+        put(store, "d", 1, 5)
 
 
 def test_unprocessed_text_reads_are_retried(ddb):
@@ -780,12 +725,6 @@ def test_region_and_endpoint_build_a_client_lazily(aws_credentials):
     with mock_aws():
         store = DynamoDBVectorStore(TABLE, region=REGION)
         create_table(store.client, TABLE)
-        store.upsert(
-            org_id="o",
-            bot_id="b",
-            document_id="d",
-            generation=1,
-            items=make_items("d", clustered_unit_vectors(2)),
-        )
+        put(store, "d", 1, 2)
         assert store.count(org_id="o", bot_id="b") == 2
         assert os.environ["AWS_DEFAULT_REGION"] == REGION
