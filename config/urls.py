@@ -4,6 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts.apis import AuthConfigApi, MeApi
+from chat import views as chat_views
 from chat.apis import ApiChatApi
 from chat.urls import builder_urlpatterns, public_urlpatterns
 from config import openapi  # noqa: F401  (registers the auth schemes with drf-spectacular)
@@ -20,6 +21,8 @@ org_patterns = [
 ]
 
 urlpatterns = [
+    path("", chat_views.home, name="home"),
+    path("demo/<str:public_id>/", chat_views.widget_demo, name="widget-demo"),
     path("admin/", admin.site.urls),
     path("api/health", HealthApi.as_view(), name="health"),
     path("api/auth/me", MeApi.as_view(), name="auth-me"),

@@ -168,3 +168,15 @@ def test_builders_see_a_visitor_pseudonym_never_the_token(kb_bot, viewer, client
     row = listing.json()["results"][0]
     assert row["visitor"].startswith("visitor-")
     assert body["visitor_id"] not in listing.content.decode()
+
+
+def test_widget_demo_page_uses_the_public_api(kb_bot, client):
+    page = client.get(f"/demo/{kb_bot.public_id}/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert f"/api/public/bots/{kb_bot.public_id}/chat/" in html and kb_bot.name in html
+    assert client.get("/demo/b_missing/").status_code == 404
+    kb_bot.is_active = False
+    kb_bot.save()
+    assert client.get(f"/demo/{kb_bot.public_id}/").status_code == 404
+    assert client.get("/").status_code == 200

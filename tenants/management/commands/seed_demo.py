@@ -59,6 +59,7 @@ class Command(BaseCommand):
                 allowed_origins=["http://localhost:8000", "http://127.0.0.1:8000"],
             )
         self.stdout.write(f"Bot: {bot.name} ({bot.pk}, public id {bot.public_id})")
+        self.stdout.write(f"  Chat as a website visitor: http://127.0.0.1:8000/demo/{bot.public_id}/")
         if not options["no_documents"]:
             self._seed_documents(org=org, bot=bot, user=user)
 
