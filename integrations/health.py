@@ -23,7 +23,8 @@ def _storage() -> str:
     from django.core.files.storage import default_storage
 
     default_storage.exists("health-check-probe")
-    return type(default_storage).__name__
+    # default_storage is a lazy proxy: name the backend behind it (FileSystemStorage, S3Storage).
+    return type(getattr(default_storage, "_wrapped", default_storage)).__name__
 
 
 def _vector_store() -> str:
