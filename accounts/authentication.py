@@ -19,9 +19,9 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.request import Request
 
-from .cognito import CognitoVerifier, InvalidToken, claims_display_name, claims_email_unverified, get_verifier
+from chat.keys import API_KEY_PREFIX
 
-API_KEY_PREFIX = "bw_"
+from .cognito import CognitoVerifier, InvalidToken, claims_display_name, claims_email_unverified, get_verifier
 
 
 def _bearer_jwt(request: Request) -> str | None:

@@ -31,12 +31,12 @@ from integrations.llm import ChatModel, Generation, ModelUnavailable, Passage, T
 from integrations.vectors.base import VectorStore
 from tenants.audit import audit_record
 
+from .keys import API_KEY_PREFIX
 from .models import BotApiKey, Channel, Conversation, Message, Rating, Role
 from .prompts import build_prompt
 
 HISTORY_MESSAGES = 20
 SNIPPET_CHARS = 300
-API_KEY_PREFIX = "bw_"
 
 
 class ChatUnavailable(exceptions.APIException):

@@ -425,15 +425,20 @@ def _fail(document: Document, generation: int, reason: str, store: VectorStore) 
     return current
 
 
+def _queue_reindex(document: Document) -> None:
+    """Back to pending with a fresh attempt budget, processed once the transaction commits."""
+    Document.objects.for_org(document.org_id).filter(pk=document.pk).update(
+        status=DocumentStatus.PENDING, error="", attempts=0, updated_at=timezone.now()
+    )
+    _enqueue_after_commit(document)
+
+
 def document_reindex(*, document: Document, user: Any) -> Document:
     if not document.sha256 and document.upload_method == "presigned":
         raise exceptions.ValidationError({"detail": ["The direct upload has not been completed yet."]})
     with transaction.atomic():
-        Document.objects.for_org(document.org_id).filter(pk=document.pk).update(
-            status=DocumentStatus.PENDING, error="", attempts=0, updated_at=timezone.now()
-        )
+        _queue_reindex(document)
         audit_record(actor=user, action="document.reindexed", target=document, org=document.bot.org)
-        _enqueue_after_commit(document)
     document.refresh_from_db()
     return document
 
@@ -553,9 +558,6 @@ def documents_requeue_stale_model(*, embedder: Embedder | None = None, limit: in
     )
     count = 0
     for document in stale:
-        Document.objects.for_org(document.org_id).filter(pk=document.pk).update(
-            status=DocumentStatus.PENDING, error="", attempts=0, updated_at=timezone.now()
-        )
-        _enqueue_after_commit(document)
+        _queue_reindex(document)
         count += 1
     return count
