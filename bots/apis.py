@@ -2,7 +2,8 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 
-from tenants.api import OrgScopedAPIView, paginate
+from api.pagination import paginate
+from api.views import OrgScopedAPIView
 
 from . import selectors, services
 from .serializers import BotInputSerializer, BotOutputSerializer

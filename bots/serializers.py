@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from tenants.api import StrictSerializer
+from api.serializers import StrictSerializer
 from tenants.serializers import UserBriefSerializer
 
 from .origins import normalize_origins

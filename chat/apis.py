@@ -16,9 +16,9 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from documents.apis import BotScopedAPIView
+from api.pagination import paginate
+from api.views import BotScopedAPIView, OrgScopedAPIView
 from documents.retrieval import retrieve
-from tenants.api import OrgScopedAPIView, paginate
 from tenants.models import Role
 
 from . import ratelimit, selectors, services

@@ -3,7 +3,7 @@ import hashlib
 from django.conf import settings
 from rest_framework import serializers
 
-from tenants.api import StrictSerializer
+from api.serializers import StrictSerializer
 
 from .models import Channel, Rating
 

@@ -8,8 +8,8 @@ from rest_framework import status
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
-from bots.selectors import bot_get
-from tenants.api import OrgScopedAPIView, paginate
+from api.pagination import paginate
+from api.views import BotScopedAPIView
 
 from . import selectors, services
 from .serializers import (
@@ -19,12 +19,6 @@ from .serializers import (
     DocumentOutputSerializer,
     DocumentUploadSerializer,
 )
-
-
-class BotScopedAPIView(OrgScopedAPIView):
-    def initial(self, request, *args, **kwargs):
-        super().initial(request, *args, **kwargs)
-        self.bot = bot_get(org=self.org, bot_id=kwargs["bot_id"])
 
 
 class DocumentListApi(BotScopedAPIView):

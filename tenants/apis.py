@@ -7,8 +7,10 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from api.pagination import paginate
+from api.views import OrgScopedAPIView
+
 from . import selectors, services
-from .api import OrgScopedAPIView, paginate
 from .models import Invitation, Role
 from .serializers import (
     InvitationOutputSerializer,

@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
-from .api import StrictSerializer
+from api.serializers import StrictSerializer
+
 from .models import Role
 
 
