@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 import environ
+from django.conf import global_settings
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -46,6 +47,7 @@ INSTALLED_APPS = [
     "chat",
     "analytics",
     "integrations",
+    "importers",
 ]
 
 MIDDLEWARE = [
@@ -94,6 +96,10 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         timeout=20, init_command="PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
     )
+
+# Django's defaults first (new passwords and upgrades use PBKDF2); the plain bcrypt hasher last so
+# that bcrypt hashes imported from Supabase Auth verify and are re-hashed on first sign-in.
+PASSWORD_HASHERS = [*global_settings.PASSWORD_HASHERS, "importers.hashers.ImportedBCryptPasswordHasher"]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -170,6 +176,9 @@ if COGNITO_HOSTED_UI:
     )
     INSTALLED_APPS.append("mozilla_django_oidc")
     AUTHENTICATION_BACKENDS.insert(0, "accounts.oidc.CognitoOIDCBackend")
+# The Cognito attribute that carries an imported user's source id (User Migration trigger and
+# `import_supabase --cognito`); the pool must define it. Empty: not sent.
+COGNITO_SOURCE_ID_ATTRIBUTE = env.str("COGNITO_SOURCE_ID_ATTRIBUTE", default="custom:source_id")
 # HTTP Basic is a convenience for the local default (curl -u); production uses Cognito tokens.
 BASIC_AUTH_ENABLED = env.bool("BASIC_AUTH_ENABLED", default=not COGNITO_ENABLED)
 
