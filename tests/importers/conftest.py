@@ -58,7 +58,9 @@ def source_db(db):
     import psycopg
 
     s = connection.settings_dict
-    dsn = f"postgresql://{s['USER']}:{s['PASSWORD']}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+    dsn = (
+        f"postgresql://{s['USER']}:{s['PASSWORD']}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+    )
     conn = psycopg.connect(dsn, autocommit=True)
     demo.drop_schema(conn)
     demo.create_schema(conn)

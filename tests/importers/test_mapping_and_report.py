@@ -57,7 +57,7 @@ def test_a_json_file_works_too(tmp_path):
         ({"supabase": {"bots": {"columns": {"nmae": "x"}}}}, "unknown key 'nmae'"),
         ({"supabase": {"bots": {"columns": {"name": None}}}}, "must map name"),
         ({"supabase": {"users": {"table": "auth.users; drop table x"}}}, "is not a schema.table name"),
-        ({"supabase": {"bots": {"columns": {"name": "title\"; --"}}}}, "is not a column name"),
+        ({"supabase": {"bots": {"columns": {"name": 'title"; --'}}}}, "is not a column name"),
         ({"supabase": {"member_role": "god"}}, "member_role must be one of"),
         ({"supabase": {"storage_base_url": "file:///etc"}}, "must be an http(s) URL"),
         ({"qdrant": {"payload": {"text": None}}}, "qdrant.payload.text cannot be empty"),

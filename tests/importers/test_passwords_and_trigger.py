@@ -116,9 +116,10 @@ def test_migration_trigger_confirms_a_user_with_the_right_password(settings):
     json.dumps(event)  # Cognito needs JSON back
 
 
-@pytest.mark.parametrize(("user_name", "password"), [("ada@acme.example", "wrong horse"),
-                                                     ("ada@acme.example", ""),
-                                                     ("nobody@acme.example", "correct horse")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("user_name", "password"),
+    [("ada@acme.example", "wrong horse"), ("ada@acme.example", ""), ("nobody@acme.example", "correct horse")],
+)
 def test_migration_trigger_refuses_wrong_passwords_and_unknown_users(user_name, password):
     _imported_user()
     with pytest.raises(MigrationRefused, match="Bad username or password"):
