@@ -520,9 +520,9 @@ class QdrantImport:
 
     # -- 5. verify ----------------------------------------------------------------------------
     def _verify(self) -> None:
-        scores: list[float] = []
+        located = []  # (sample, document, chunk) of the samples still live
         read_back_misses: list[str] = []
-        found, search_misses = 0, []
+        search_misses: list[str] = []
         for sample in self.samples:
             document = (
                 Document.objects.for_org(sample.org_id)
@@ -539,11 +539,16 @@ class QdrantImport:
                 )
                 .first()
             )
-            label = f"{sample.document_id}#{sample.ordinal}"
             if document is None or chunk is None:
+                label = f"{sample.document_id}#{sample.ordinal}"
                 read_back_misses.append(f"{label}: not found")
                 search_misses.append(label)
-                continue
+            else:
+                located.append((sample, document, chunk))
+        # Reads back first, then searches: a search loads (and the database store caches) the whole
+        # bot once, where interleaving them with one-document reads would reload it every time.
+        scores: list[float] = []
+        for sample, document, chunk in located:
             vector = sample.vector if sample.vector is not None else self.embedder.embed([sample.text])[0]
             hits = self.store.search(
                 org_id=sample.org_id,
@@ -554,16 +559,18 @@ class QdrantImport:
             )
             score = next((h.score for h in hits if h.chunk_id == str(chunk.pk)), None)
             if score is None or score < READ_BACK_MIN_COSINE:
-                read_back_misses.append(f"{label}: cosine {score}")
+                read_back_misses.append(f"{sample.document_id}#{sample.ordinal}: cosine {score}")
             if score is not None:
                 scores.append(float(score))
+        found = 0
+        for sample, document, chunk in sorted(located, key=lambda x: str(x[1].bot_id)):
             top = retrieve(
                 bot=document.bot, query=sample.text, top_k=1, embedder=self.embedder, store=self.store
             )
             if top and (top[0].chunk_id == str(chunk.pk) or top[0].text == chunk.text):
                 found += 1
             else:
-                search_misses.append(label)
+                search_misses.append(f"{sample.document_id}#{sample.ordinal}")
         self.report.check(
             "vectors_read_back",
             passed=not read_back_misses,
