@@ -397,3 +397,64 @@ def test_cognito_pre_creates_users_with_verified_email_and_source_id(
     again = _report(tmp_path, "r2.json")["entities"]["cognito_users"]
     assert again["created"] == 0 and again["unchanged"] == 2
     assert len(idp.list_users(UserPoolId=pool)["Users"]) == 2
+
+
+def test_files_can_come_from_a_storage_url_with_the_service_key(
+    run, project, storage_dir, monkeypatch, tmp_path
+):
+    """storage_base_url: files are fetched over HTTP (a local server standing in for Supabase Storage)."""
+    import threading
+    from functools import partial
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    seen = []
+
+    class Handler(SimpleHTTPRequestHandler):
+        def do_GET(self):
+            seen.append((self.path, self.headers.get("Authorization")))
+            super().do_GET()
+
+        def log_message(self, *args):
+            return None
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(Handler, directory=str(storage_dir)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        monkeypatch.setenv("SUPABASE_SERVICE_ROLE_KEY", "service-key")
+        run(
+            "--storage-base-url",
+            f"http://127.0.0.1:{server.server_address[1]}/",
+            "--report",
+            str(tmp_path / "r.json"),
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+    report = _report(tmp_path, "r.json")
+    assert report["entities"]["documents"]["created"] == 2 and report["failed"] == 0
+    assert sorted(path for path, _ in seen) == sorted(
+        f"/{project['users']['ada']}/{name}" for name in ("r.md", "w.md")
+    )
+    assert {auth for _, auth in seen} == {"Bearer service-key"}
+
+
+def test_a_password_changed_in_supabase_is_synced_until_the_user_signs_in_here(
+    run, project, source_db, storage_dir, client
+):
+    run("--storage-dir", str(storage_dir))
+
+    def change_password(new):
+        source_db.execute(
+            "UPDATE auth.users SET encrypted_password = %s, updated_at = %s WHERE id = %s",
+            (demo.bcrypt_hash(new, rounds=4), datetime.now(UTC), project["users"]["ada"]),
+        )
+
+    change_password("second password")
+    run("--storage-dir", str(storage_dir))
+    assert _basic(client, "ada@acme.example", "second password").status_code == 200  # and now upgraded
+    change_password("third password")
+    run("--storage-dir", str(storage_dir))
+    # Signed in here already: the Botwright password is theirs now and is not overwritten.
+    assert _basic(client, "ada@acme.example", "second password").status_code == 200
+    assert _basic(client, "ada@acme.example", "third password").status_code in (401, 403)
