@@ -588,32 +588,13 @@ class QdrantImport:
         )
 
 
-def qdrant_import(
-    *,
-    source: QdrantSource,
-    mapping: QdrantMapping,
-    embedder: Embedder,
-    store: VectorStore,
-    dry_run: bool = False,
-    reembed: bool = False,
-    bars: BarFactory = no_progress,
-    report: ImportReport | None = None,
-    verify_sample: int = VERIFY_SAMPLE,
-) -> ImportReport:
+def qdrant_import(*, report: ImportReport | None = None, **options: Any) -> ImportReport:
     """Import a collection's points as passages and vectors; returns the verification report.
 
-    Raises `InvalidInput` (with what to do) when the collection cannot be imported as it is: its
-    vectors are in another space, another distance, a missing named vector.
+    `options` are `QdrantImport`'s: `source`, `mapping`, `embedder`, `store`, and optionally
+    `dry_run`, `reembed`, `bars`, `space_sample`, `verify_sample`, `seed`. Raises `InvalidInput`
+    (with what to do) when the collection cannot be imported as it is: its vectors are in another
+    space, another distance, a missing named vector.
     """
-    report = report or ImportReport("import_qdrant", dry_run=dry_run)
-    return QdrantImport(
-        source=source,
-        mapping=mapping,
-        report=report,
-        embedder=embedder,
-        store=store,
-        dry_run=dry_run,
-        reembed=reembed,
-        bars=bars,
-        verify_sample=verify_sample,
-    ).run()
+    report = report or ImportReport("import_qdrant", dry_run=options.get("dry_run", False))
+    return QdrantImport(report=report, **options).run()

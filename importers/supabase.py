@@ -403,25 +403,31 @@ class SupabaseImport:
         fields.update(overrides)
         return fields
 
-    def _user_target(self, sid: str) -> Target | None:
-        if sid in self.users:
-            return self.users[sid]
-        if sid in self.user_skips:
-            return None
-        record = self.records.get(Kind.USER, sid)
+    def _parent(self, kind: str, sid: str) -> Target | None:
+        """Where a parent row (a bot's user, a document's bot) went: this run, or an earlier one."""
+        resolved, skips = (self.users, self.user_skips) if kind == Kind.USER else (self.bots, self.bot_skips)
+        if sid in resolved:
+            return resolved[sid]
+        record = self.records.get(kind, sid) if sid and sid not in skips else None
         if record is None:
             return None
-        user = get_user_model().objects.filter(pk=record.target_id, is_active=True).first()
-        return Target(record.org_id, user.pk, user.pk) if user else None
+        if kind == Kind.USER:
+            user = get_user_model().objects.filter(pk=record.target_id, is_active=True).first()
+            return Target(record.org_id, user.pk, user.pk) if user else None
+        bot = Bot.objects.for_org(record.org_id).filter(pk=record.target_id).first()
+        return Target(bot.org_id, bot.pk, bot.created_by_id) if bot else None
+
+    def _missing_parent(self, kind: str, sid: str) -> str:
+        why = (self.user_skips if kind == Kind.USER else self.bot_skips).get(sid)
+        return f"its {kind} {sid or '(none)'} was not imported" + (f" ({why})" if why else "")
 
     # -- bots ---------------------------------------------------------------------------------
     def _bot_row(self, row: dict) -> tuple[str, str]:
         sid = row["id"]
         owner_sid = _text(row.get("user_id"))
-        owner = self._user_target(owner_sid) if owner_sid else None
+        owner = self._parent(Kind.USER, owner_sid)
         if owner is None:
-            why = self.user_skips.get(owner_sid)
-            reason = f"its user {owner_sid or '(none)'} was not imported" + (f" ({why})" if why else "")
+            reason = self._missing_parent(Kind.USER, owner_sid)
             self.bot_skips[sid] = reason
             raise _Skip(reason)
         fields = self._bot_fields(row, sid)
@@ -533,25 +539,13 @@ class SupabaseImport:
                 return candidate
         raise InvalidInput(f"Too many bots named {name!r} in the org.")
 
-    def _bot_target(self, sid: str) -> Target | None:
-        if sid in self.bots:
-            return self.bots[sid]
-        if sid in self.bot_skips:
-            return None
-        record = self.records.get(Kind.BOT, sid)
-        if record is None:
-            return None
-        bot = Bot.objects.for_org(record.org_id).filter(pk=record.target_id).first()
-        return Target(bot.org_id, bot.pk, bot.created_by_id) if bot else None
-
     # -- documents ----------------------------------------------------------------------------
     def _document_row(self, row: dict) -> tuple[str, str]:
         sid = row["id"]
         bot_sid = _text(row.get("bot_id"))
-        target = self._bot_target(bot_sid) if bot_sid else None
+        target = self._parent(Kind.BOT, bot_sid)
         if target is None:
-            why = self.bot_skips.get(bot_sid)
-            raise _Skip(f"its bot {bot_sid or '(none)'} was not imported" + (f" ({why})" if why else ""))
+            raise _Skip(self._missing_parent(Kind.BOT, bot_sid))
         storage_path = _text(row.get("storage_path"))
         filename = (_text(row.get("filename")) or storage_path.rsplit("/", 1)[-1])[:255]
         digest = checksum([bot_sid, filename, storage_path, row.get("mime_type"), row.get("updated_at")])
@@ -676,36 +670,12 @@ class _nullcontext:
         return None
 
 
-def supabase_import(
-    *,
-    source: SupabaseSource,
-    files: FileSource,
-    mapping: SupabaseMapping,
-    dry_run: bool = False,
-    since: datetime | None = None,
-    cognito: CognitoProvisioner | None = None,
-    process_documents: bool = True,
-    bars: BarFactory = no_progress,
-    batch_size: int = BATCH_SIZE,
-    after_batch: Callable[[str, int], None] | None = None,
-    report: ImportReport | None = None,
-) -> ImportReport:
+def supabase_import(*, report: ImportReport | None = None, **options: Any) -> ImportReport:
     """Import users, bots and documents from a Supabase project; returns the verification report.
 
-    `after_batch(entity, n)` is called after each committed batch (progress hooks; tests use it to
-    interrupt a run half-way).
+    `options` are `SupabaseImport`'s: `source`, `files`, `mapping`, and optionally `dry_run`, `since`,
+    `cognito`, `process_documents`, `bars`, `batch_size`, and `after_batch(entity, n)`, called after
+    each committed batch (progress hooks; tests use it to interrupt a run half-way).
     """
-    report = report or ImportReport("import_supabase", dry_run=dry_run)
-    return SupabaseImport(
-        source=source,
-        files=files,
-        mapping=mapping,
-        report=report,
-        dry_run=dry_run,
-        since=since,
-        cognito=cognito,
-        process_documents=process_documents,
-        bars=bars,
-        batch_size=batch_size,
-        after_batch=after_batch,
-    ).run()
+    report = report or ImportReport("import_supabase", dry_run=options.get("dry_run", False))
+    return SupabaseImport(report=report, **options).run()

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import bcrypt
@@ -159,3 +162,21 @@ def test_zappa_routes_both_migration_triggers_to_the_handler():
             "UserMigration_ForgotPassword": "importers.cognito_trigger.user_migration",
         }
         assert cognito["user_pool"]
+
+
+def test_nothing_the_lambda_function_loads_imports_qdrant_client():
+    """qdrant-client (and grpcio) stay out of the Lambda bundle: the app must not need them to start."""
+    code = (
+        "import django, sys; django.setup(); import config.urls, config.wsgi, importers.admin, "
+        "importers.cognito_trigger, importers.hashers, importers.supabase, importers.demo; "
+        "from django.core.management import load_command_class; "
+        "load_command_class('importers', 'import_qdrant'); "
+        "load_command_class('importers', 'import_supabase'); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('qdrant_client', 'grpc')))"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test"}
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
