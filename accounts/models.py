@@ -1,12 +1,20 @@
-"""Users: email is the login identifier; `external_id` holds the identity provider's `sub` (Cognito)."""
+"""Users: email is the login identifier; `external_id` holds the identity provider's `sub` (Cognito).
+
+The email is stored in its canonical form (`tenants.emails.canonical_email`: lower-case ASCII,
+IDNA domain) and only ever compared exactly, so two spellings of one address are one account and a
+look-alike address is never mistaken for another.
+"""
 
 from __future__ import annotations
 
 import uuid
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
+
+from tenants.emails import InvalidEmail, canonical_email, canonical_email_or_none
 
 
 class UserManager(BaseUserManager["User"]):
@@ -15,7 +23,7 @@ class UserManager(BaseUserManager["User"]):
     def create_user(self, email: str, password: str | None = None, **extra) -> User:
         if not email:
             raise ValueError("A user needs an email address.")
-        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user = self.model(email=canonical_email(email), **extra)
         user.set_password(password) if password else user.set_unusable_password()
         user.save(using=self._db)
         return user
@@ -23,6 +31,13 @@ class UserManager(BaseUserManager["User"]):
     def create_superuser(self, email: str, password: str | None = None, **extra) -> User:
         extra.update(is_staff=True, is_superuser=True)
         return self.create_user(email, password, **extra)
+
+    def get_by_natural_key(self, username: str | None) -> User:
+        # Password login (admin, HTTP Basic) compares the canonical form exactly, like every lookup.
+        canonical = canonical_email_or_none(username or "")
+        if canonical is None:
+            raise self.model.DoesNotExist(f"No user with the email {username!r}.")
+        return self.get(email=canonical)
 
 
 class User(AbstractBaseUser, PermissionsMixin):
@@ -51,3 +66,18 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def __str__(self) -> str:
         return self.email
+
+    def clean(self) -> None:
+        super().clean()
+        try:
+            self.email = canonical_email(self.email)
+        except InvalidEmail as exc:
+            raise ValidationError({"email": [str(exc)]})
+
+    def save(self, *args, **kwargs) -> None:
+        # The last guard for writes that skip clean() (shell, scripts): never store another form.
+        # Saves that do not write the email (last_login on sign-in) leave a legacy row alone.
+        update_fields = kwargs.get("update_fields")
+        if update_fields is None or "email" in update_fields:
+            self.email = canonical_email(self.email)
+        super().save(*args, **kwargs)

@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from .emails import canonical_email
 from .scoping import TenantScopedModel, UnscopedQueryError  # noqa: F401  (re-exported)
 
 
@@ -66,7 +67,7 @@ def _invitation_expiry():
 
 
 class Invitation(models.Model):
-    """A role offered to an email with no account yet; accepted on that person's first login."""
+    """A role offered to an email address; the person at that address accepts it (or declines)."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="invitations")
@@ -89,6 +90,13 @@ class Invitation(models.Model):
                 name="uniq_open_invitation",
             )
         ]
+
+    def save(self, *args, **kwargs) -> None:
+        # Invitations are matched on the canonical email, exactly (see tenants.emails).
+        update_fields = kwargs.get("update_fields")
+        if update_fields is None or "email" in update_fields:
+            self.email = canonical_email(self.email)
+        super().save(*args, **kwargs)
 
     @property
     def status(self) -> str:
