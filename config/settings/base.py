@@ -275,6 +275,12 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 LLM_PROVIDER = env.str("LLM_PROVIDER", default="")  # "" = gemini when GEMINI_API_KEY is set
 GEMINI_API_KEY = env.str("GEMINI_API_KEY", default="")
 GEMINI_MODEL = env.str("GEMINI_MODEL", default="gemini-2.5-flash")
+# The models a bot may name (the operator's key pays for them); the default model is always allowed.
+GEMINI_ALLOWED_MODELS = env.list(
+    "GEMINI_ALLOWED_MODELS", default=["gemini-2.5-flash", "gemini-2.5-flash-lite"]
+)
+if GEMINI_MODEL not in GEMINI_ALLOWED_MODELS:
+    GEMINI_ALLOWED_MODELS.append(GEMINI_MODEL)
 GEMINI_TIMEOUT_S = env.float("GEMINI_TIMEOUT_S", default=20.0)  # under API Gateway's 29 s
 GEMINI_BASE_URL = env.str("GEMINI_BASE_URL", default="")
 CHAT_MAX_MESSAGE_CHARS = env.int("CHAT_MAX_MESSAGE_CHARS", default=4000)
