@@ -6,11 +6,12 @@ import uuid
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from .emails import canonical_email
+from .emails import InvalidEmail, canonical_email
 from .scoping import TenantScopedModel, UnscopedQueryError  # noqa: F401  (re-exported)
 
 
@@ -90,6 +91,13 @@ class Invitation(models.Model):
                 name="uniq_open_invitation",
             )
         ]
+
+    def clean(self) -> None:
+        super().clean()
+        try:
+            self.email = canonical_email(self.email)
+        except InvalidEmail as exc:
+            raise ValidationError({"email": [str(exc)]})
 
     def save(self, *args, **kwargs) -> None:
         # Invitations are matched on the canonical email, exactly (see tenants.emails).

@@ -13,14 +13,16 @@ from typing import Any
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
+from django.core.exceptions import PermissionDenied
 from rest_framework import exceptions
 from rest_framework.request import Request
 from rest_framework.test import APIRequestFactory, force_authenticate
 
 from accounts.apis import IdentityLinkApi
 from accounts.authentication import CognitoJWTAuthentication
-from accounts.cognito import CognitoVerifier
+from accounts.cognito import CognitoVerifier, oidc_settings_from_env
 from accounts.models import User
+from accounts.oidc import CognitoOIDCBackend
 from tenants.models import AuditEvent, Invitation, Membership, Role
 
 pytestmark = pytest.mark.django_db
@@ -133,6 +135,29 @@ def test_an_unverified_sign_in_accepts_no_invitation(verifier, key, org):
 
 
 # -- re-binding and email rewriting ---------------------------------------------------------------
+
+
+def test_the_hosted_ui_sign_in_refuses_a_rebind_too(settings, verifier, rf):
+    from django.contrib.messages.storage.fallback import FallbackStorage
+
+    for name, value in oidc_settings_from_env(
+        "eu-west-1", "eu-west-1_Linking", "auth.example.com", CLIENT_ID, ""
+    ).items():
+        setattr(settings, name, value)
+    bound = User.objects.create_user("ada@example.com", external_id="sub-original")
+    backend = CognitoOIDCBackend(verifier=verifier)
+    backend.request = rf.get("/oidc/callback/")
+    backend.request.session = {}
+    backend.request._messages = FallbackStorage(backend.request)
+    claims = {"sub": "sub-other", "email": "ada@example.com", "email_verified": True}
+
+    with pytest.raises(PermissionDenied, match="already linked"):
+        backend.get_or_create_user("access", "id", claims)
+
+    # The login page the failed sign-in returns to says why.
+    assert any("already linked" in str(m) for m in backend.request._messages)
+    bound.refresh_from_db()
+    assert bound.external_id == "sub-original"
 
 
 def test_an_account_bound_to_another_sub_is_never_rebound(verifier, key):
