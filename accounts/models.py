@@ -10,11 +10,11 @@ from __future__ import annotations
 import uuid
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
-from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
-from tenants.emails import InvalidEmail, canonical_email, canonical_email_or_none
+from tenants.emails import canonical_email, canonical_email_or_none
+from tenants.models import CanonicalEmailMixin
 
 
 class UserManager(BaseUserManager["User"]):
@@ -40,7 +40,7 @@ class UserManager(BaseUserManager["User"]):
         return self.get(email=canonical)
 
 
-class User(AbstractBaseUser, PermissionsMixin):
+class User(CanonicalEmailMixin, AbstractBaseUser, PermissionsMixin):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     email = models.EmailField(unique=True)
     name = models.CharField(max_length=200, blank=True)
@@ -66,18 +66,3 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def __str__(self) -> str:
         return self.email
-
-    def clean(self) -> None:
-        super().clean()
-        try:
-            self.email = canonical_email(self.email)
-        except InvalidEmail as exc:
-            raise ValidationError({"email": [str(exc)]})
-
-    def save(self, *args, **kwargs) -> None:
-        # The last guard for writes that skip clean() (shell, scripts): never store another form.
-        # Saves that do not write the email (last_login on sign-in) leave a legacy row alone.
-        update_fields = kwargs.get("update_fields")
-        if update_fields is None or "email" in update_fields:
-            self.email = canonical_email(self.email)
-        super().save(*args, **kwargs)

@@ -15,6 +15,7 @@ Django-free and at the bottom of the dependency graph (accounts and tenants both
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -140,3 +141,12 @@ def canonicalize_stored_emails(
 def invitation_scope(row: dict[str, Any]) -> Hashable:
     """Open invitations are unique per (org, email); accepted ones may repeat."""
     return row["org_id"] if row["accepted_at"] is None else ("accepted", row["pk"])
+
+
+def canonicalize_and_report(queryset: Any, what: str, **options: Any) -> CanonicalPlan:
+    """`canonicalize_stored_emails`, printing the report (if any) to stderr: the data migrations."""
+    plan = canonicalize_stored_emails(queryset, **options)
+    report = plan.report(what)
+    if report:
+        print("\n" + report, file=sys.stderr)
+    return plan

@@ -67,7 +67,28 @@ def _invitation_expiry():
     return timezone.now() + timedelta(days=settings.INVITATION_TTL_DAYS)
 
 
-class Invitation(models.Model):
+class CanonicalEmailMixin:
+    """Keeps a model's `email` in canonical form (`tenants.emails`): matched exactly, never folded."""
+
+    def clean(self) -> None:
+        # Before super().clean(): AbstractBaseUser's NFKC normalisation would turn look-alike
+        # letters (the Kelvin sign) into ASCII ones that canonical_email must refuse instead.
+        try:
+            self.email = canonical_email(self.email)
+        except InvalidEmail as exc:
+            raise ValidationError({"email": [str(exc)]})
+        super().clean()
+
+    def save(self, *args, **kwargs) -> None:
+        # The last guard for writes that skip clean() (shell, scripts): never store another form.
+        # Saves that do not write the email (last_login on sign-in) leave a legacy row alone.
+        update_fields = kwargs.get("update_fields")
+        if update_fields is None or "email" in update_fields:
+            self.email = canonical_email(self.email)
+        super().save(*args, **kwargs)
+
+
+class Invitation(CanonicalEmailMixin, models.Model):
     """A role offered to an email address; the person at that address accepts it (or declines)."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -91,20 +112,6 @@ class Invitation(models.Model):
                 name="uniq_open_invitation",
             )
         ]
-
-    def clean(self) -> None:
-        super().clean()
-        try:
-            self.email = canonical_email(self.email)
-        except InvalidEmail as exc:
-            raise ValidationError({"email": [str(exc)]})
-
-    def save(self, *args, **kwargs) -> None:
-        # Invitations are matched on the canonical email, exactly (see tenants.emails).
-        update_fields = kwargs.get("update_fields")
-        if update_fields is None or "email" in update_fields:
-            self.email = canonical_email(self.email)
-        super().save(*args, **kwargs)
 
     @property
     def status(self) -> str:

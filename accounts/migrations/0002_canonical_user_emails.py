@@ -1,17 +1,12 @@
 """Store every user's email in canonical form (tenants.emails); collisions are reported, not merged."""
 
-import sys
-
 from django.db import migrations
 
 
 def forwards(apps, schema_editor):
-    from tenants.emails import canonicalize_stored_emails
+    from tenants.emails import canonicalize_and_report
 
-    plan = canonicalize_stored_emails(apps.get_model("accounts", "User").objects.all())
-    report = plan.report("users")
-    if report:
-        print("\n" + report, file=sys.stderr)
+    canonicalize_and_report(apps.get_model("accounts", "User").objects.all(), "users")
 
 
 class Migration(migrations.Migration):

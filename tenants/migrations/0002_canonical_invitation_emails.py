@@ -1,18 +1,13 @@
 """Store every invitation's email in canonical form (tenants.emails); collisions are reported."""
 
-import sys
-
 from django.db import migrations
 
 
 def forwards(apps, schema_editor):
-    from tenants.emails import canonicalize_stored_emails, invitation_scope
+    from tenants.emails import canonicalize_and_report, invitation_scope
 
     invitations = apps.get_model("tenants", "Invitation").objects.all()
-    plan = canonicalize_stored_emails(invitations, fields=("org_id", "accepted_at"), scope=invitation_scope)
-    report = plan.report("invitations")
-    if report:
-        print("\n" + report, file=sys.stderr)
+    canonicalize_and_report(invitations, "invitations", fields=("org_id", "accepted_at"), scope=invitation_scope)
 
 
 class Migration(migrations.Migration):

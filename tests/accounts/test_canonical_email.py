@@ -137,3 +137,15 @@ def test_users_are_stored_with_the_canonical_email():
     assert user.email == "new.person@xn--bcher-kva.de"
     with pytest.raises(InvalidEmail):
         User.objects.create_user(email="ädmin@example.com")
+
+
+@pytest.mark.django_db
+def test_model_validation_refuses_look_alikes_before_any_unicode_normalisation():
+    from django.core.exceptions import ValidationError
+
+    user = User(email=f"{KELVIN}ate@example.com")
+    with pytest.raises(ValidationError, match="plain ASCII"):
+        user.full_clean()
+    invitation = Invitation(email="Guest@BÜCHER.de")
+    invitation.clean()
+    assert invitation.email == "guest@xn--bcher-kva.de"
