@@ -65,8 +65,10 @@ def user_migration(event: dict[str, Any], context: Any) -> dict[str, Any]:
         from django.contrib.auth import get_user_model
         from django.contrib.auth.hashers import make_password
 
-        email = str(event.get("userName") or "").strip().lower()
-        user = get_user_model().objects.filter(email__iexact=email, is_active=True).first() if email else None
+        from tenants.emails import canonical_email_or_none
+
+        email = canonical_email_or_none(str(event.get("userName") or ""))
+        user = get_user_model().objects.filter(email=email, is_active=True).first() if email else None
         if trigger == AUTHENTICATION:
             password = str((event.get("request") or {}).get("password") or "")
             if user is None:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import is_password_usable
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -34,6 +35,7 @@ from bots.services import bot_create, bot_update
 from documents.models import Document
 from documents.services import document_delete, document_upload
 from tenants.audit import audit_record
+from tenants.emails import InvalidEmail, canonical_email
 from tenants.errors import ApplicationError, InvalidInput
 from tenants.models import Membership, Organization, Role
 from tenants.services import org_create
@@ -53,7 +55,6 @@ SOURCE = "supabase"
 BATCH_SIZE = 200
 BOT_NAME_MAX = 120
 GREETING_MAX = 500
-MODEL_MAX = 100
 TEMPERATURE_RANGE = (0.0, 2.0)
 
 
@@ -186,7 +187,7 @@ class SupabaseImport:
     def _user_row(self, row: dict) -> tuple[str, str]:
         sid = row["id"]
         notes = self.report.entity("users")
-        email = _text(row.get("email")).lower()
+        raw_email = _text(row.get("email"))
         record = self.records.get(Kind.USER, sid)
         User = get_user_model()
         user = User.objects.filter(pk=record.target_id).first() if record else None
@@ -194,14 +195,16 @@ class SupabaseImport:
         if row.get("is_anonymous"):
             self.user_skips[sid] = "an anonymous user"
             raise _Skip("anonymous user: no email or password to import")
-        if not email:
+        if not raw_email:
             self.user_skips[sid] = "a user without email"
             raise _Skip("user without email")
         try:
+            # Botwright's one form of an address (tenants.emails), compared exactly from here on.
+            email = canonical_email(raw_email)
             validate_email(email)
-        except DjangoValidationError:
+        except (InvalidEmail, DjangoValidationError) as exc:
             self.user_skips[sid] = "a user with an invalid email"
-            raise _Skip(f"invalid email {email!r}")
+            raise _Skip(f"invalid email {raw_email!r}: {getattr(exc, 'message', exc)}")
         if gone:
             self.user_skips[sid] = f"a user {gone}"
             if user is not None and user.is_active:
@@ -245,7 +248,7 @@ class SupabaseImport:
                 "no password in Supabase (OAuth or magic link): the user signs in through Cognito or a reset",
             )
 
-        clash = User.objects.filter(email__iexact=email).exclude(pk=getattr(user, "pk", None)).first()
+        clash = User.objects.filter(email=email).exclude(pk=getattr(user, "pk", None)).first()
         if clash is not None:
             owner_records = self.records.by_target(Kind.USER, clash.pk)
             if owner_records:
@@ -310,7 +313,7 @@ class SupabaseImport:
         User = get_user_model()
         changes: dict[str, Any] = {}
         if email != user.email:
-            if User.objects.filter(email__iexact=email).exclude(pk=user.pk).exists():
+            if User.objects.filter(email=email).exclude(pk=user.pk).exists():
                 notes.note(
                     sid,
                     f"email changed to {email} in Supabase, but another Botwright user has it; "
@@ -486,17 +489,18 @@ class SupabaseImport:
             notes.note(sid, f"welcome message shortened to {GREETING_MAX} characters")
             greeting = greeting[:GREETING_MAX]
         model = _text(row.get("model"))
-        if model and not model.lower().startswith("gemini"):
+        if model and model not in settings.GEMINI_ALLOWED_MODELS:
             notes.note(
                 sid,
-                f"model {model!r} is not available on Botwright; the bot uses the platform's default model",
+                f"model {model!r} is not allowed on this deployment (GEMINI_ALLOWED_MODELS); "
+                "the bot uses the default model",
             )
             model = ""
         fields: dict[str, Any] = {
             "name": name,
             "description": _text(row.get("description")),
             "system_prompt": _text(row.get("system_prompt")) or DEFAULT_SYSTEM_PROMPT,
-            "model_name": model[:MODEL_MAX],
+            "model_name": model,
             "temperature": self._temperature(row.get("temperature"), sid),
         }
         if row.get("welcome_message") is not None:

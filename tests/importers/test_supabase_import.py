@@ -78,7 +78,9 @@ def project(source_db, storage_dir):
         model="gpt-4o-mini",
         temperature=3.5,
     )
-    scratch = demo.insert_bot(conn, user_id=grace, name="Scratchpad", model="gemini-2.5-pro", temperature=0.5)
+    scratch = demo.insert_bot(
+        conn, user_id=grace, name="Scratchpad", model="gemini-2.5-flash-lite", temperature=0.5
+    )
     orphan = demo.insert_bot(conn, user_id="7b7b7b7b-0000-4000-8000-000000000000", name="Orphan")
     banned_bot = demo.insert_bot(conn, user_id=banned, name="Mallory's bot")
     warranty = demo.insert_document(
@@ -152,9 +154,11 @@ def test_import_brings_users_orgs_bots_and_documents_and_reports_bad_rows(
     assert support.name == "Acme Support" and support.greeting == "Hi, ask me anything."
     assert support.temperature == 2.0 and support.model_name == ""  # clamped; not a Gemini model
     notes = " ".join(n["note"] for n in bots["notes"])
-    assert "temperature 3.5 clamped to 2" in notes and "'gpt-4o-mini' is not available" in notes
+    assert (
+        "temperature 3.5 clamped to 2" in notes and "'gpt-4o-mini' is not allowed on this deployment" in notes
+    )
     grace_bot = Bot.objects.for_org(Organization.objects.get(name="Grace Hopper")).get()
-    assert grace_bot.model_name == "gemini-2.5-pro" and grace_bot.temperature == 0.5
+    assert grace_bot.model_name == "gemini-2.5-flash-lite" and grace_bot.temperature == 0.5
     # Documents were stored and processed like any upload.
     docs = Document.objects.for_org(ada_org).filter(bot=support)
     assert sorted(d.filename for d in docs) == ["returns.md", "warranty.md"]
