@@ -110,6 +110,7 @@ def insert_user(
     banned_until: datetime | None = None,
     is_anonymous: bool = False,
     encrypted_password: str | None = None,
+    confirmed: bool = True,
 ) -> str:
     user_id = id or str(uuid.uuid4())
     now = datetime.now(UTC)
@@ -125,7 +126,7 @@ def insert_user(
             encrypted_password
             if encrypted_password is not None
             else (bcrypt_hash(password) if password else ""),
-            now if email else None,
+            now if email and confirmed else None,
             json.dumps({"provider": "email", "providers": ["email"]}),
             json.dumps({"full_name": name} if name else {}),
             created_at or now,

@@ -16,6 +16,7 @@ import hashlib
 import logging
 import math
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -114,7 +115,6 @@ class SupabaseImport:
         self.user_skips: dict[str, str] = {}
         self.bot_skips: dict[str, str] = {}
         self._shared_org: Organization | None = None
-        self._shared_org_pending = False
         self._now = timezone.now()
 
     # -- orchestration ------------------------------------------------------------------------
@@ -144,7 +144,7 @@ class SupabaseImport:
             for number, batch in enumerate(
                 self.source.batches(entity, since=self.since, size=self.batch_size), 1
             ):
-                with transaction.atomic() if batched_transaction and not self.dry_run else _nullcontext():
+                with transaction.atomic() if batched_transaction and not self.dry_run else nullcontext():
                     for row in batch:
                         report.read += 1
                         outcome, reason = self._one(handle, row, kind, atomic=batched_transaction)
@@ -235,8 +235,17 @@ class SupabaseImport:
         if user is not None and record.checksum == digest and user.is_active:
             self.users[sid] = Target(record.org_id, user.pk, user.pk)
             return "unchanged", ""
+        confirmed = bool(row.get("email_confirmed_at"))
         encoded = None
-        if password_hash and is_bcrypt_hash(password_hash):
+        if password_hash and not confirmed:
+            # Anyone can sign up to Supabase with someone else's address; until it is confirmed the
+            # password proves nothing about who owns the address, so it never signs in here.
+            notes.note(
+                sid,
+                "email not confirmed in Supabase: the password is not imported (the owner of the "
+                "address sets one through a reset or Cognito)",
+            )
+        elif password_hash and is_bcrypt_hash(password_hash):
             encoded = django_encoded_from_bcrypt(password_hash)
         elif password_hash:
             notes.note(
@@ -258,6 +267,9 @@ class SupabaseImport:
         if user is None and clash is not None:
             # A Botwright account with this email exists (made by an admin, or through Cognito with a
             # verified email): link to it rather than create a second person; its password stays.
+            # Only for a confirmed address: an unconfirmed one would hand its bots to a stranger.
+            if not confirmed:
+                raise _Skip(f"email {email} is not confirmed in Supabase and a Botwright account has it")
             user, created = clash, False
             notes.note(sid, f"linked to the existing Botwright user {email}; that account's password is kept")
         elif user is None:
@@ -664,14 +676,6 @@ def _api_detail(exc: APIException) -> str:
     if isinstance(detail, list):
         return "; ".join(str(v) for v in detail)
     return str(detail)
-
-
-class _nullcontext:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: Any) -> None:
-        return None
 
 
 def supabase_import(*, report: ImportReport | None = None, **options: Any) -> ImportReport:

@@ -462,3 +462,22 @@ def test_a_password_changed_in_supabase_is_synced_until_the_user_signs_in_here(
     # Signed in here already: the Botwright password is theirs now and is not overwritten.
     assert _basic(client, "ada@acme.example", "second password").status_code == 200
     assert _basic(client, "ada@acme.example", "third password").status_code in (401, 403)
+
+
+def test_an_unconfirmed_email_never_brings_a_password_or_links_to_an_existing_account(
+    run, source_db, storage_dir, tmp_path, client
+):
+    demo.insert_user(source_db, email="squatter@acme.example", password="attacker-pw", confirmed=False)
+    demo.insert_user(source_db, email="boss@acme.example", password="attacker-pw", confirmed=False)
+    boss = User.objects.create_user(email="boss@acme.example", password="the-real-one")
+    run("--storage-dir", str(storage_dir), "--report", str(tmp_path / "r.json"))
+    report = _report(tmp_path, "r.json")["entities"]["users"]
+    squatter = User.objects.get(email="squatter@acme.example")
+    assert not squatter.has_usable_password()
+    assert _basic(client, "squatter@acme.example", "attacker-pw").status_code in (401, 403)
+    assert any(
+        "not confirmed in Supabase: the password is not imported" in n["note"] for n in report["notes"]
+    )
+    assert report["skipped"] == 1 and "not confirmed" in report["problems"][0]["reason"]
+    assert not Membership.objects.filter(user=boss).exists()  # nothing was attached to the real account
+    assert _basic(client, "boss@acme.example", "the-real-one").status_code == 200
