@@ -150,20 +150,6 @@ class SupabaseSource:
         finally:
             self.conn.rollback()
 
-    def all_ids(self, entity: str) -> set[str]:
-        """Every id of the table (to tell "not imported yet" from "gone from the source")."""
-        column = self.fields(entity)["id"]
-        table = self.table(entity)
-        with self.conn.cursor() as cur:
-            cur.execute(
-                sql.SQL("SELECT {} FROM {}").format(
-                    sql.Identifier(column), sql.Identifier(table.schema, table.name)
-                )
-            )
-            ids = {str(r[0]) for r in cur.fetchall()}
-        self.conn.rollback()
-        return ids
-
 
 def _plain(row: dict[str, Any]) -> dict[str, Any]:
     # uuid.UUID ids become strings: they are compared with payload values and stored as source ids.
