@@ -22,7 +22,7 @@ from tenants.models import Role
 
 from . import ratelimit, selectors, services
 from .models import Channel
-from .responses import RETRY_AFTER, SSE_DESCRIPTION, chat_answer_responses, chat_response
+from .responses import RETRY_AFTER, SSE_DESCRIPTION, chat_answer_responses, continue_or_start
 from .serializers import (
     ApiKeyCreatedSerializer,
     ApiKeyInputSerializer,
@@ -87,18 +87,8 @@ class ChatApi(BuilderAPIView):
         ratelimit.check(f"member:{request.user.pk}", settings.MEMBER_CHAT_RATE, limit="member")
         data = ChatInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        return chat_response(
-            stream=data.validated_data["stream"],
-            output=ChatOutputSerializer,
-            bot=self.bot,
-            message=data.validated_data["message"],
-            conversation=selectors.conversation_to_continue(
-                bot=self.bot,
-                conversation_id=data.validated_data.get("conversation_id"),
-                channel=Channel.BUILDER,
-            ),
-            channel=Channel.BUILDER,
-            user=request.user,
+        return continue_or_start(
+            bot=self.bot, channel=Channel.BUILDER, data=data.validated_data, user=request.user
         )
 
 

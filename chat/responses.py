@@ -20,7 +20,8 @@ from rest_framework.serializers import Serializer
 
 from api.exception_handlers import exception_handler
 
-from . import services
+from . import selectors, services
+from .serializers import ChatOutputSerializer
 
 SSE_DESCRIPTION = (
     'With `"stream": true` the answer is `text/event-stream`: `token` events `{"text"}` with the '
@@ -78,3 +79,20 @@ def chat_response(*, stream: bool, output: type[Serializer], public: bool = Fals
             raise exc.for_visitors() from exc
         raise
     return Response(output(result).data)
+
+
+def continue_or_start(*, bot: Any, channel: str, data: dict[str, Any], **caller: Any):
+    """A signed-in channel's turn (builder, API key): continue ``data``'s conversation of `bot` on
+    `channel` (404 for anyone else's) or start one. ``caller`` is ``user=`` or ``api_key=``."""
+    conversation = selectors.conversation_to_continue(
+        bot=bot, conversation_id=data.get("conversation_id"), channel=channel
+    )
+    return chat_response(
+        stream=data["stream"],
+        output=ChatOutputSerializer,
+        bot=bot,
+        message=data["message"],
+        conversation=conversation,
+        channel=channel,
+        **caller,
+    )

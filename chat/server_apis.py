@@ -14,10 +14,10 @@ from rest_framework.views import APIView
 
 from api.parsers import JSONParser
 
-from . import ratelimit, selectors
+from . import ratelimit
 from .authentication import BotApiKeyAuthentication
 from .models import BotApiKey, Channel
-from .responses import RETRY_AFTER, SSE_DESCRIPTION, chat_answer_responses, chat_response
+from .responses import RETRY_AFTER, SSE_DESCRIPTION, chat_answer_responses, continue_or_start
 from .serializers import ChatInputSerializer, ChatOutputSerializer, error_responses
 
 
@@ -42,14 +42,4 @@ class ApiChatApi(APIView):
         ratelimit.check(f"key:{key.pk}", settings.API_KEY_CHAT_RATE, limit="api_key")
         data = ChatInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        return chat_response(
-            stream=data.validated_data["stream"],
-            output=ChatOutputSerializer,
-            bot=key.bot,
-            message=data.validated_data["message"],
-            conversation=selectors.conversation_to_continue(
-                bot=key.bot, conversation_id=data.validated_data.get("conversation_id"), channel=Channel.API
-            ),
-            channel=Channel.API,
-            api_key=key,
-        )
+        return continue_or_start(bot=key.bot, channel=Channel.API, data=data.validated_data, api_key=key)
