@@ -190,7 +190,9 @@ BASIC_AUTH_ENABLED = env.bool("BASIC_AUTH_ENABLED", default=not COGNITO_ENABLED 
 # callback: after AXES_FAILURE_LIMIT failures one client address is refused for that account
 # (429 with Retry-After) until AXES_COOLOFF_MINUTES pass without another failure. Counting the
 # address and the account together means nobody can lock an account from elsewhere. The address
-# is REMOTE_ADDR (on Lambda: API Gateway's source IP), which a client cannot forge.
+# is the one the rate limits trust (chat.ratelimit.client_ip, TRUSTED_PROXY_COUNT): on Lambda API
+# Gateway's source IP — not Zappa's REMOTE_ADDR, which it takes from X-Forwarded-For.
+AXES_CLIENT_IP_CALLABLE = "chat.ratelimit.client_ip"
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
