@@ -300,7 +300,7 @@ def _unanswered(window: Window) -> Iterator[tuple]:
             created_at,
             question,
             unanswered,
-            rating,
+            _rating,
         ) in pending:
             group_id, status = groups.get((bot_id, key_hash(normalise(question or ""))), (None, "open"))
             reason = "fallback" if unanswered else "rated_down"
