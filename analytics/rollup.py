@@ -124,7 +124,7 @@ class PriceTable:
 
 
 def usd(nano: int) -> float:
-    return round(nano / NANO_PER_USD, 6)
+    return round(nano / NANO_PER_USD, 9)
 
 
 # --- What one answer adds to its day -------------------------------------------------------------
