@@ -27,7 +27,9 @@ def _today():
 def test_summary_has_totals_and_every_day_with_quiet_days_as_zeros(kb_bot, viewer, owner, client_for):
     chat_answer(bot=kb_bot, message="When does the office open?", user=viewer)
     answered = chat_answer(bot=kb_bot, message="When does the office close?", user=viewer)
-    chat_answer(bot=kb_bot, message="Do you sell zebras?", channel=Channel.PUBLIC, visitor_id=new_visitor_id())
+    chat_answer(
+        bot=kb_bot, message="Do you sell zebras?", channel=Channel.PUBLIC, visitor_id=new_visitor_id()
+    )
     feedback_record(message=answered.message, rating="up")
     start = _today() - timedelta(days=6)
     response = client_for(owner).get(analytics_url(kb_bot.org, "summary/"), {"from": start, "to": _today()})
@@ -35,7 +37,9 @@ def test_summary_has_totals_and_every_day_with_quiet_days_as_zeros(kb_bot, viewe
     body = response.json()
     assert [day["day"] for day in body["daily"]] == [str(start + timedelta(days=i)) for i in range(7)]
     quiet, today = body["daily"][0], body["daily"][-1]
-    assert quiet["user_messages"] == 0 and quiet["unanswered_rate"] is None and quiet["latency_ms_p95"] is None
+    assert (
+        quiet["user_messages"] == 0 and quiet["unanswered_rate"] is None and quiet["latency_ms_p95"] is None
+    )
     assert today["user_messages"] == 3 and today["assistant_messages"] == 3
     assert today["messages_by_channel"]["builder"] == {"user": 2, "assistant": 2}
     assert today["messages_by_channel"]["public"] == {"user": 1, "assistant": 1}
@@ -62,7 +66,8 @@ def test_summary_of_one_bot_and_a_bad_range(kb_bot, owner, client_for, other_org
 
 def test_usage_estimates_cost_from_tokens_and_the_price_table(kb_bot, owner, viewer, client_for):
     gemini = FakeChatModel(
-        [Generation("Opens at 08:30 [1].", 1_000, 200, "gemini-2.5-flash", "STOP", (1,))], name="gemini-2.5-flash"
+        [Generation("Opens at 08:30 [1].", 1_000, 200, "gemini-2.5-flash", "STOP", (1,))],
+        name="gemini-2.5-flash",
     )
     chat_answer(bot=kb_bot, message="When does the office open?", user=viewer, model=gemini)
     chat_answer(bot=kb_bot, message="Do you sell zebras?", user=viewer)  # fallback: no model call
@@ -86,7 +91,9 @@ def test_unanswered_groups_by_normal_form_and_near_duplicates(kb_bot, editor, cl
     for question in ("Do you sell zebras?", "do you sell ZEBRAS", "Do you sell zebras !", "Zebra quantum?"):
         chat_answer(bot=kb_bot, message=question, channel=Channel.PUBLIC, visitor_id=new_visitor_id())
     # Same words in another order: not the same normal form, but cosine ≥ 0.9 with the fake embedder.
-    chat_answer(bot=kb_bot, message="Zebras: do you sell?", channel=Channel.PUBLIC, visitor_id=new_visitor_id())
+    chat_answer(
+        bot=kb_bot, message="Zebras: do you sell?", channel=Channel.PUBLIC, visitor_id=new_visitor_id()
+    )
     response = client_for(editor).get(analytics_url(kb_bot.org, "unanswered/"))
     assert response.status_code == 200, response.content
     groups = response.json()["results"]
@@ -101,7 +108,9 @@ def test_resolving_adds_a_document_that_answers_the_next_visitor(
     kb_bot, editor, client_for, django_capture_on_commit_callbacks
 ):
     visitor = new_visitor_id()
-    first = chat_answer(bot=kb_bot, message="Do you deliver abroad?", channel=Channel.PUBLIC, visitor_id=visitor)
+    first = chat_answer(
+        bot=kb_bot, message="Do you deliver abroad?", channel=Channel.PUBLIC, visitor_id=visitor
+    )
     assert first.message.unanswered
     client = client_for(editor)
     group = client.get(analytics_url(kb_bot.org, "unanswered/")).json()["results"][0]
@@ -117,7 +126,9 @@ def test_resolving_adds_a_document_that_answers_the_next_visitor(
     document = Document.objects.for_org(kb_bot.org).get(pk=state["document_id"])
     assert document.status == DocumentStatus.READY and document.title.startswith("Q&A: Do you deliver")
 
-    again = chat_answer(bot=kb_bot, message="Do you deliver abroad?", channel=Channel.PUBLIC, visitor_id=visitor)
+    again = chat_answer(
+        bot=kb_bot, message="Do you deliver abroad?", channel=Channel.PUBLIC, visitor_id=visitor
+    )
     assert not again.message.unanswered
     assert "5 working days" in again.message.content
     assert again.sources[0]["document_id"] == state["document_id"]
@@ -162,7 +173,9 @@ def test_other_orgs_analytics_are_404_with_no_foreign_ids(org, owner, other_org,
         ("get", analytics_url(org, "export/messages/") + f"?bot={other_org.bot.pk}"),
     ]
     for method, url in probes:
-        response = getattr(client, method)(url, {"answer": "leak"} if method == "post" else None, format="json")
+        response = getattr(client, method)(
+            url, {"answer": "leak"} if method == "post" else None, format="json"
+        )
         assert response.status_code == 404, (method, url, response.status_code)
         text = b"".join(response.streaming_content) if response.streaming else response.content
         for foreign_id in (other_org.pk, other_org.bot.pk, foreign.pk):

@@ -68,7 +68,13 @@ MATRIX = [
     ),
     ("bot-delete", "delete", "/api/orgs/{org}/bots/{bot}/", None, _s(204, 204, 204, 403, 404, 401)),
     # Analytics: admins read figures and exports; editors review unanswered questions too.
-    ("analytics-summary", "get", "/api/orgs/{org}/analytics/summary/", None, _s(200, 200, 403, 403, 404, 401)),
+    (
+        "analytics-summary",
+        "get",
+        "/api/orgs/{org}/analytics/summary/",
+        None,
+        _s(200, 200, 403, 403, 404, 401),
+    ),
     ("analytics-usage", "get", "/api/orgs/{org}/analytics/usage/", None, _s(200, 200, 403, 403, 404, 401)),
     (
         "analytics-export",
