@@ -26,8 +26,10 @@ COLUMNS = {
     "completion_tokens,embeddings_computed,embedding_tokens,vector_bytes_read,estimated_cost_usd",
     "documents": "org_id,document_id,bot_id,title,filename,kind,status,size_bytes,page_count,chunk_count,"
     "embedding_model,created_at,processed_at",
-    "feedback": "org_id,message_id,conversation_id,bot_id,channel,visitor,answered_at,rated_at,rating,comment",
-    "unanswered": "org_id,message_id,conversation_id,bot_id,channel,created_at,question,reason,group_id,status",
+    "feedback": "org_id,message_id,conversation_id,bot_id,channel,visitor,answered_at,rated_at,rating,"
+    "comment",
+    "unanswered": "org_id,message_id,conversation_id,bot_id,channel,created_at,question,reason,group_id,"
+    "status",
 }
 
 
