@@ -12,7 +12,7 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponseRedirect, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -25,7 +25,7 @@ from tenants.errors import ApplicationError
 from tenants.models import Organization
 
 from . import charts, selectors, services
-from .exports import CONTENT_TYPES, DATASETS, Window, stream
+from .exports import DATASETS, Window, export_response
 from .models import DailyMetrics, UnansweredQuestion
 
 DEFAULT_DAYS = 30
@@ -105,12 +105,7 @@ class AnalyticsAdmin(admin.ModelAdmin):
             raise Http404("No such dataset.")
         fmt = "json" if request.GET.get("format") == "json" else "csv"
         window = Window(org=filters["org"], start=filters["start"], end=filters["end"], bot=filters["bot"])
-        response = StreamingHttpResponse(stream(chosen, window, fmt), content_type=CONTENT_TYPES[fmt])
-        extension = "csv" if fmt == "csv" else "jsonl"
-        response["Content-Disposition"] = (
-            f'attachment; filename="{dataset}-{window.start}-{window.end}.{extension}"'
-        )
-        return response
+        return export_response(chosen, window, fmt)
 
     def review_view(self, request, group_id, action):
         if not self.has_view_permission(request):

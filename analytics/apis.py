@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from datetime import UTC, timedelta
 
-from django.http import StreamingHttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -23,7 +22,7 @@ from tenants.errors import InvalidInput, NotFound
 from tenants.models import Role
 
 from . import selectors, services
-from .exports import CONTENT_TYPES, DATASETS, Window, stream
+from .exports import DATASETS, Window, export_response
 from .serializers import (
     DATASET_NAMES,
     ExportQuerySerializer,
@@ -157,12 +156,4 @@ class ExportApi(_RangeMixin, OrgScopedAPIView):
         if chosen is None:
             raise NotFound(f"No dataset {dataset!r}. Datasets: {', '.join(DATASET_NAMES)}.")
         start, end, bot, data = self.range(request)
-        fmt = data["format"]
-        response = StreamingHttpResponse(
-            stream(chosen, Window(org=self.org, start=start, end=end, bot=bot), fmt),
-            content_type=CONTENT_TYPES[fmt],
-        )
-        extension = "csv" if fmt == "csv" else "jsonl"
-        response["Content-Disposition"] = f'attachment; filename="{dataset}-{start}-{end}.{extension}"'
-        response["Cache-Control"] = "no-store"
-        return response
+        return export_response(chosen, Window(org=self.org, start=start, end=end, bot=bot), data["format"])

@@ -28,6 +28,7 @@ from typing import Any
 
 from django.db import connection
 from django.db.models import CharField, F, Func, Q, QuerySet
+from django.http import StreamingHttpResponse
 
 from bots.models import Bot
 from chat.models import Conversation, Message, Role
@@ -462,3 +463,14 @@ CONTENT_TYPES = {"csv": "text/csv; charset=utf-8", "json": "application/x-ndjson
 
 def stream(dataset: Dataset, window: Window, fmt: str) -> Iterator[bytes]:
     return stream_jsonl(dataset, window) if fmt == "json" else stream_csv(dataset, window)
+
+
+def export_response(dataset: Dataset, window: Window, fmt: str) -> StreamingHttpResponse:
+    """The download: streamed, never cached, named after the dataset and the range."""
+    response = StreamingHttpResponse(stream(dataset, window, fmt), content_type=CONTENT_TYPES[fmt])
+    extension = "csv" if fmt == "csv" else "jsonl"
+    response["Content-Disposition"] = (
+        f'attachment; filename="{dataset.name}-{window.start}-{window.end}.{extension}"'
+    )
+    response["Cache-Control"] = "no-store"
+    return response

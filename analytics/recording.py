@@ -43,6 +43,26 @@ def embedder_name() -> str:
     return settings.GEMINI_EMBEDDING_MODEL if settings.EMBEDDER == "gemini" else settings.EMBEDDER
 
 
+# The answer's fields the rollup counts (`rollup.answer_counters` takes them as keywords).
+ANSWER_FIELDS = (
+    "unanswered",
+    "error",
+    "latency_ms",
+    "prompt_tokens",
+    "completion_tokens",
+    "model_name",
+    "embeddings_computed",
+    "embedding_tokens",
+    "vector_bytes_read",
+    "rating",
+)
+
+
+def answer_rollup(values: dict[str, Any], table: PriceTable | None = None) -> dict[str, int]:
+    """What one answer (its ANSWER_FIELDS) adds to its day; shared by the upsert and the rebuild."""
+    return answer_counters(**values, prices=table or prices(), embedder=embedder_name())
+
+
 def utc_day(moment: datetime) -> date:
     return moment.astimezone(UTC).date()
 
@@ -142,20 +162,7 @@ def record_turn(
     """Add one turn to the rollup (see the module docstring). Runs inside the turn's transaction."""
     org_id, bot_id, channel = answer.org_id, answer.bot_id, conversation.channel
     per_day: dict[date, dict[str, int]] = defaultdict(dict)
-    counters = answer_counters(
-        unanswered=answer.unanswered,
-        error=answer.error,
-        latency_ms=answer.latency_ms,
-        prompt_tokens=answer.prompt_tokens,
-        completion_tokens=answer.completion_tokens,
-        model_name=answer.model_name,
-        embeddings_computed=answer.embeddings_computed,
-        embedding_tokens=answer.embedding_tokens,
-        vector_bytes_read=answer.vector_bytes_read,
-        rating=answer.rating,
-        prices=prices(),
-        embedder=embedder_name(),
-    )
+    counters = answer_rollup({name: getattr(answer, name) for name in ANSWER_FIELDS})
     per_day[utc_day(answer.created_at)].update(counters)
     question_day = utc_day(question.created_at)
     per_day[question_day]["user_messages"] = 1

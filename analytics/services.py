@@ -32,8 +32,8 @@ from .models import (
     UnansweredQuestion,
     UnansweredStatus,
 )
-from .recording import embedder_name, group_values, prices
-from .rollup import answer_counters, visitor_key
+from .recording import ANSWER_FIELDS, answer_rollup, group_values, prices
+from .rollup import visitor_key
 
 ITERATOR_CHUNK = 2000
 ANSWER_MAX_CHARS = 10_000
@@ -81,56 +81,15 @@ def analytics_rebuild(*, org: Organization, day: date) -> dict[str, int]:
     DailyMetrics.objects.for_org(org).filter(day=day).delete()
     DailyVisitor.objects.for_org(org).filter(day=day).delete()
     rows: dict[tuple[Any, str], Counter] = defaultdict(Counter)
-    price_table, embedder = prices(), embedder_name()
+    table = prices()
 
     answers = (
         Message.objects.for_org(org)
         .filter(role=Role.ASSISTANT, created_at__gte=start, created_at__lt=end)
-        .values_list(
-            "bot_id",
-            "conversation__channel",
-            "unanswered",
-            "error",
-            "latency_ms",
-            "prompt_tokens",
-            "completion_tokens",
-            "model_name",
-            "embeddings_computed",
-            "embedding_tokens",
-            "vector_bytes_read",
-            "rating",
-        )
+        .values_list("bot_id", "conversation__channel", *ANSWER_FIELDS)
     )
-    for (
-        bot_id,
-        channel,
-        unanswered,
-        error,
-        latency,
-        pt,
-        ct,
-        model,
-        emb,
-        emb_tokens,
-        vbytes,
-        rating,
-    ) in answers.iterator(chunk_size=ITERATOR_CHUNK):
-        rows[(bot_id, channel)].update(
-            answer_counters(
-                unanswered=unanswered,
-                error=error,
-                latency_ms=latency,
-                prompt_tokens=pt,
-                completion_tokens=ct,
-                model_name=model,
-                embeddings_computed=emb,
-                embedding_tokens=emb_tokens,
-                vector_bytes_read=vbytes,
-                rating=rating,
-                prices=price_table,
-                embedder=embedder,
-            )
-        )
+    for bot_id, channel, *values in answers.iterator(chunk_size=ITERATOR_CHUNK):
+        rows[(bot_id, channel)].update(answer_rollup(dict(zip(ANSWER_FIELDS, values, strict=True)), table))
 
     visitors: set[tuple[Any, str, str]] = set()
     questions = (
