@@ -28,12 +28,12 @@ from .serializers import (
     ExportQuerySerializer,
     RangeQuerySerializer,
     ResolveInputSerializer,
-    SummarySerializer,
+    AnalyticsSummarySerializer,
     UnansweredGroupSerializer,
     UnansweredQuerySerializer,
     UnansweredStateSerializer,
     UsageQuerySerializer,
-    UsageSerializer,
+    AnalyticsUsageSerializer,
 )
 
 ADMIN_READS = {method: Role.ADMIN for method in ("GET", "HEAD", "OPTIONS")}
@@ -65,11 +65,13 @@ class _RangeMixin:
 class SummaryApi(_RangeMixin, OrgScopedAPIView):
     required_roles = ADMIN_READS
 
-    @extend_schema(parameters=[RangeQuerySerializer], responses=SummarySerializer)
+    @extend_schema(parameters=[RangeQuerySerializer], responses=AnalyticsSummarySerializer)
     def get(self, request, org_id):
         start, end, bot, _ = self.range(request)
         return Response(
-            SummarySerializer(selectors.analytics_summary(org=self.org, bot=bot, start=start, end=end)).data
+            AnalyticsSummarySerializer(
+                selectors.analytics_summary(org=self.org, bot=bot, start=start, end=end)
+            ).data
         )
 
 
@@ -77,10 +79,12 @@ class UsageApi(_RangeMixin, OrgScopedAPIView):
     required_roles = ADMIN_READS
     query_serializer = UsageQuerySerializer
 
-    @extend_schema(parameters=[UsageQuerySerializer], responses=UsageSerializer)
+    @extend_schema(parameters=[UsageQuerySerializer], responses=AnalyticsUsageSerializer)
     def get(self, request, org_id):
         start, end, _, _ = self.range(request)
-        return Response(UsageSerializer(selectors.analytics_usage(org=self.org, start=start, end=end)).data)
+        return Response(
+            AnalyticsUsageSerializer(selectors.analytics_usage(org=self.org, start=start, end=end)).data
+        )
 
 
 class UnansweredListApi(_RangeMixin, OrgScopedAPIView):

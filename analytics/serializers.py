@@ -33,22 +33,22 @@ class ExportQuerySerializer(RangeQuerySerializer):
     max_days = None  # streamed: any range
 
 
-class ChannelMessagesSerializer(serializers.Serializer):
+class AnalyticsChannelMessagesSerializer(serializers.Serializer):
     user = serializers.IntegerField()
     assistant = serializers.IntegerField()
 
 
-class MessagesByChannelSerializer(serializers.Serializer):
-    builder = ChannelMessagesSerializer()
-    public = ChannelMessagesSerializer()
-    api = ChannelMessagesSerializer()
+class AnalyticsMessagesByChannelSerializer(serializers.Serializer):
+    builder = AnalyticsChannelMessagesSerializer()
+    public = AnalyticsChannelMessagesSerializer()
+    api = AnalyticsChannelMessagesSerializer()
 
 
-class FiguresSerializer(serializers.Serializer):
+class AnalyticsFiguresSerializer(serializers.Serializer):
     conversations = serializers.IntegerField()
     user_messages = serializers.IntegerField()
     assistant_messages = serializers.IntegerField()
-    messages_by_channel = MessagesByChannelSerializer()
+    messages_by_channel = AnalyticsMessagesByChannelSerializer()
     visitors = serializers.IntegerField(help_text="Distinct visitors, members and API keys that wrote.")
     unanswered = serializers.IntegerField(help_text="Answers that fell back or where the model failed.")
     unanswered_rate = serializers.FloatField(
@@ -75,32 +75,32 @@ class FiguresSerializer(serializers.Serializer):
     storage_bytes = serializers.IntegerField()
 
 
-class DayFiguresSerializer(FiguresSerializer):
+class AnalyticsDayFiguresSerializer(AnalyticsFiguresSerializer):
     day = serializers.DateField()
 
 
-class SummarySerializer(serializers.Serializer):
+class AnalyticsSummarySerializer(serializers.Serializer):
     bot_id = serializers.UUIDField(allow_null=True)
     vars()["from"] = serializers.DateField()
     to = serializers.DateField()
-    totals = FiguresSerializer()
-    daily = DayFiguresSerializer(many=True, help_text="Every day of the range, quiet days as zeros.")
+    totals = AnalyticsFiguresSerializer()
+    daily = AnalyticsDayFiguresSerializer(many=True, help_text="Every day of the range, quiet days as zeros.")
 
 
-class RequestsByChannelSerializer(serializers.Serializer):
+class AnalyticsRequestsByChannelSerializer(serializers.Serializer):
     builder = serializers.IntegerField()
     public = serializers.IntegerField()
     api = serializers.IntegerField()
 
 
-class CostSerializer(serializers.Serializer):
+class AnalyticsCostSerializer(serializers.Serializer):
     model_and_embeddings = serializers.FloatField()
     vector_reads = serializers.FloatField(help_text="DynamoDB on-demand reads; 0 with the database store.")
     total = serializers.FloatField()
 
 
-class UsageFiguresSerializer(serializers.Serializer):
-    requests_by_channel = RequestsByChannelSerializer()
+class AnalyticsUsageFiguresSerializer(serializers.Serializer):
+    requests_by_channel = AnalyticsRequestsByChannelSerializer()
     prompt_tokens = serializers.IntegerField()
     completion_tokens = serializers.IntegerField()
     model_calls = serializers.IntegerField()
@@ -108,34 +108,34 @@ class UsageFiguresSerializer(serializers.Serializer):
     embedding_tokens = serializers.IntegerField()
     vector_bytes_read = serializers.IntegerField()
     storage_bytes = serializers.IntegerField(help_text="Documents stored now.")
-    estimated_cost_usd = CostSerializer()
+    estimated_cost_usd = AnalyticsCostSerializer()
 
 
-class BotUsageSerializer(UsageFiguresSerializer):
+class AnalyticsBotUsageSerializer(AnalyticsUsageFiguresSerializer):
     bot_id = serializers.UUIDField()
     name = serializers.CharField()
 
 
-class ModelPriceSerializer(serializers.Serializer):
+class AnalyticsModelPriceSerializer(serializers.Serializer):
     input = serializers.CharField(help_text="USD per million input tokens.")
     output = serializers.CharField(help_text="USD per million output tokens.")
 
 
-class PricesSerializer(serializers.Serializer):
-    models = serializers.DictField(child=ModelPriceSerializer())
+class AnalyticsPricesSerializer(serializers.Serializer):
+    models = serializers.DictField(child=AnalyticsModelPriceSerializer())
     embeddings = serializers.DictField(child=serializers.CharField(), help_text="USD per million tokens.")
     dynamodb_read_request_units = serializers.CharField(help_text="USD per million read request units.")
 
 
-class UsageSerializer(serializers.Serializer):
+class AnalyticsUsageSerializer(serializers.Serializer):
     vars()["from"] = serializers.DateField()
     to = serializers.DateField()
     currency = serializers.CharField()
     estimated = serializers.BooleanField(help_text="Always true: costs are estimates.")
     note = serializers.CharField()
-    prices = PricesSerializer()
-    org = UsageFiguresSerializer()
-    bots = BotUsageSerializer(many=True)
+    prices = AnalyticsPricesSerializer()
+    org = AnalyticsUsageFiguresSerializer()
+    bots = AnalyticsBotUsageSerializer(many=True)
 
 
 class UnansweredGroupSerializer(serializers.Serializer):
