@@ -25,15 +25,15 @@ from . import selectors, services
 from .exports import DATASETS, Window, export_response
 from .serializers import (
     DATASET_NAMES,
+    AnalyticsSummarySerializer,
+    AnalyticsUsageSerializer,
     ExportQuerySerializer,
     RangeQuerySerializer,
     ResolveInputSerializer,
-    AnalyticsSummarySerializer,
     UnansweredGroupSerializer,
     UnansweredQuerySerializer,
     UnansweredStateSerializer,
     UsageQuerySerializer,
-    AnalyticsUsageSerializer,
 )
 
 ADMIN_READS = {method: Role.ADMIN for method in ("GET", "HEAD", "OPTIONS")}
