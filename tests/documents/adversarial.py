@@ -102,6 +102,7 @@ def _count(unit: str, size: int) -> int:
 
 _CELL = "<w:tc><w:tcPr><w:vMerge/></w:tcPr><w:p><w:r><w:t>x</w:t></w:r></w:p></w:tc>"
 _TEXT = "<w:r><w:t>a</w:t></w:r>"
+_LINKED = f"{_TEXT}<w:hyperlink>{_TEXT}</w:hyperlink>"
 
 # WordprocessingML shapes that python-docx reads in super-linear time: text with many children in one
 # run or paragraph (XPath unions), many styles (a scan per paragraph), a column merged across many
@@ -111,10 +112,8 @@ DOCX_GENERATORS: dict[str, Callable[[int], bytes]] = {
         "<w:p><w:r>" + "<w:t>a</w:t><w:br/>" * _count("<w:t>a</w:t><w:br/>", size) + "</w:r></w:p>"
     ),
     "runs in one paragraph": lambda size: _docx_with("<w:p>" + _TEXT * _count(_TEXT, size) + "</w:p>"),
-    "hyperlinks in one paragraph": lambda size: _docx_with(
-        "<w:p>"
-        + f"<w:hyperlink>{_TEXT}</w:hyperlink>" * _count(f"<w:hyperlink>{_TEXT}</w:hyperlink>", size)
-        + "</w:p>"
+    "runs and hyperlinks in one paragraph": lambda size: _docx_with(
+        "<w:p>" + _LINKED * _count(_LINKED, size) + "</w:p>"
     ),
     "a style per paragraph": lambda size: _docx_with(
         "".join(
