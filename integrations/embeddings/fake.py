@@ -16,6 +16,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from .. import metering
 from .base import empty_embeddings
 
 _WORD_RE = re.compile(r"\w+", re.UNICODE)
@@ -66,6 +67,7 @@ class FakeEmbedder:
                 out[row, bucket] = sign
                 norm = 1.0
             out[row] /= norm
+        metering.add("embeddings_computed", len(texts))
         return out
 
     def embed_query(self, text: str) -> np.ndarray:

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import metering
 from .base import empty_embeddings, l2_normalize
 
 MAX_BATCH = 100
@@ -76,6 +77,8 @@ class GeminiEmbedder:
         for start in range(0, len(texts), self.batch_size):
             batch = list(texts[start : start + self.batch_size])
             rows.append(self._embed_batch(batch, task_type=task_type))
+            # Counted per answered request, so a failure half-way still reports what was paid for.
+            metering.add("embeddings_computed", len(batch))
         return l2_normalize(np.concatenate(rows, axis=0))
 
     def embed_query(self, text: str) -> np.ndarray:
