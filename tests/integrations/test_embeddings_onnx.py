@@ -274,3 +274,38 @@ def test_onnx_embedder_meters_texts_and_unpadded_tokens(onnx_model_dir):
     assert meter["embeddings_computed"] == 4
     # [CLS] hello world [SEP] = 4, the long one 10, [CLS] x [SEP] = 3, the question 7: padding not counted.
     assert meter["embedding_tokens"] == 4 + 10 + 3 + 7
+
+
+@pytest.mark.slow
+def test_the_app_with_default_settings_embeds_and_serves_without_importing_torch(onnx_model_dir, tmp_path):
+    # What `make run` does at run time: settings, every URL's view module, the default embedder and a
+    # search through the default store. torch may be installed (make test installs it); it must not load.
+    code = (
+        "import sys, django\n"
+        "django.setup()\n"
+        "from django.urls import get_resolver\n"
+        "get_resolver().url_patterns\n"
+        "from integrations.embeddings import get_embedder\n"
+        "embedder = get_embedder()\n"
+        "print(type(embedder).__name__, embedder.embed_query('is this torch-free?').shape)\n"
+        "heavy = sorted({'torch', 'transformers', 'sentence_transformers'} & set(sys.modules))\n"
+        "print(','.join(heavy) or 'none')\n"
+    )
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.base",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "ONNX_MODEL_DIR": str(onnx_model_dir),
+    }
+    env.pop("EMBEDDER", None)
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\n")[:2] == ["OnnxMiniLMEmbedder (384,)", "none"]
