@@ -149,6 +149,7 @@ def test_every_embedder_implements_the_whole_protocol_including_embed_query():
     for embedder in embedders:
         assert isinstance(embedder, Embedder), type(embedder).__name__
         assert callable(embedder.embed_query)
+
     # The protocol itself names it, so a new embedder without it fails the isinstance check.
     class EmbedOnly:
         name, dim = "x", 2
