@@ -73,9 +73,10 @@ format: $(VENV)/.dev-installed
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-# The baselines are the torch path (so torch is needed here) and the Lambda bench runs zappa.
+# The baselines are the torch path (so torch is needed here) and the Lambda bench runs zappa. The
+# install bench builds two fresh virtualenvs, hence the longer per-module time limit.
 bench: install $(VENV)/.test-installed $(VENV)/.deploy-installed
-	$(PY) -m bench
+	$(PY) -m bench --timeout 1800
 
 # --- AWS Lambda bundle (see docs/lambda.md) ---------------------------------------------------
 STAGE ?= dev
