@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from rest_framework.exceptions import ValidationError
 
 from tenants.audit import audit_record, diff_fields
+from tenants.errors import InvalidInput
 from tenants.models import Organization
 
 from .models import Bot
@@ -36,6 +38,18 @@ def _ensure_unique_name(*, org: Organization, name: str, exclude_id: Any = None)
         raise ValidationError({"name": [f"A bot named {name!r} already exists in this organisation."]})
 
 
+def _ensure_model_allowed(model_name: str | None) -> None:
+    # The operator's key pays for every model call: a bot may only name a model the deployment allows.
+    allowed = list(settings.GEMINI_ALLOWED_MODELS)
+    if model_name and model_name not in allowed:
+        raise InvalidInput(
+            f"The model {model_name!r} is not allowed on this deployment. Choose one of: "
+            f"{', '.join(allowed)}; or leave it empty for the default model.",
+            field="model_name",
+            extra={"allowed_models": allowed},
+        )
+
+
 def _save(bot: Bot) -> None:
     bot.full_clean()
     try:
@@ -52,6 +66,7 @@ def bot_create(*, org: Organization, user: Any, name: str, **fields: Any) -> Bot
     if unknown:
         raise ValidationError({f: ["Unknown field."] for f in sorted(unknown)})
     _ensure_unique_name(org=org, name=name)
+    _ensure_model_allowed(fields.get("model_name"))
     bot = Bot(org=org, created_by=user, name=name.strip(), **fields)
     _save(bot)
     audit_record(actor=user, action="bot.created", target=bot, org=org, changes={"name": bot.name})
@@ -66,6 +81,8 @@ def bot_update(*, bot: Bot, user: Any, data: dict[str, Any]) -> Bot:
     if "name" in data:
         data = {**data, "name": data["name"].strip()}
         _ensure_unique_name(org=bot.org, name=data["name"], exclude_id=bot.pk)
+    if "model_name" in data:
+        _ensure_model_allowed(data["model_name"])
     changes = diff_fields(bot, data)
     for field, value in data.items():
         setattr(bot, field, value)

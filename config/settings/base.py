@@ -8,6 +8,7 @@ cannot run without are checked at start-up (see ``_require_production_values``).
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -39,6 +40,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
     "accounts",
     "tenants",
     "bots",
@@ -55,10 +57,14 @@ MIDDLEWARE = [
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Before CSRF: its process_view reads form bodies, so the size check must come first.
+    "config.middleware.RequestBodyLimitMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a locked-out admin login into its 429 response.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -152,7 +158,8 @@ COGNITO_ENABLED = bool(COGNITO_USER_POOL_ID and COGNITO_APP_CLIENT_ID)
 # Browser and admin sign-in through Cognito's hosted UI (authorization code flow) when a domain is
 # configured; local password login stays available beside it.
 COGNITO_HOSTED_UI = bool(COGNITO_ENABLED and COGNITO_DOMAIN)
-AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+# django-axes goes first: it refuses a locked-out client before any password is checked.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
 # URL names, not paths: behind API Gateway's execute-api URL a literal path loses the stage prefix.
 LOGIN_REDIRECT_URL = env.str("LOGIN_REDIRECT_URL", default="admin:index")
 LOGOUT_REDIRECT_URL = env.str("LOGOUT_REDIRECT_URL", default="admin:index")
@@ -169,9 +176,34 @@ if COGNITO_HOSTED_UI:
         )
     )
     INSTALLED_APPS.append("mozilla_django_oidc")
-    AUTHENTICATION_BACKENDS.insert(0, "accounts.oidc.CognitoOIDCBackend")
-# HTTP Basic is a convenience for the local default (curl -u); production uses Cognito tokens.
-BASIC_AUTH_ENABLED = env.bool("BASIC_AUTH_ENABLED", default=not COGNITO_ENABLED)
+    AUTHENTICATION_BACKENDS.insert(1, "accounts.oidc.CognitoOIDCBackend")
+    # A refused sign-in (unverified email, an account bound to another identity) returns to the
+    # login page, which shows why; a URL name keeps API Gateway's stage prefix.
+    from django.urls import reverse_lazy
+
+    LOGIN_REDIRECT_URL_FAILURE = reverse_lazy("admin:login")
+# HTTP Basic is a convenience for the local default (curl -u). Production uses Cognito tokens: there
+# Basic stays off unless BASIC_AUTH_ENABLED=true says otherwise, Cognito configured or not.
+BASIC_AUTH_ENABLED = env.bool("BASIC_AUTH_ENABLED", default=not COGNITO_ENABLED and not IS_PRODUCTION)
+
+# Password sign-in throttling (django-axes) for the admin login, HTTP Basic and the hosted-UI
+# callback: after AXES_FAILURE_LIMIT failures one client address is refused for that account
+# (429 with Retry-After) until AXES_COOLOFF_MINUTES pass without another failure. Counting the
+# address and the account together means nobody can lock an account from elsewhere. The address
+# is the one the rate limits trust (chat.ratelimit.client_ip, TRUSTED_PROXY_COUNT): on Lambda API
+# Gateway's source IP — not Zappa's REMOTE_ADDR, which it takes from X-Forwarded-For.
+AXES_CLIENT_IP_CALLABLE = "chat.ratelimit.client_ip"
+AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["ip_address", "username"]]
+AXES_USERNAME_CALLABLE = "accounts.lockout.lockout_username"
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
+AXES_COOLOFF_MESSAGE = (
+    "Too many failed sign-in attempts for this account from your address. Try again later, or ask "
+    "an operator to unlock it (admin → Axes → Access attempts)."
+)
 
 _auth_classes = [
     "accounts.authentication.CognitoJWTAuthentication",
@@ -188,7 +220,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
+        "api.parsers.JSONParser",
         "rest_framework.parsers.MultiPartParser",
         "rest_framework.parsers.FormParser",
     ],
@@ -242,19 +274,37 @@ DOCUMENT_PROCESSING = env.str("DOCUMENT_PROCESSING", default="thread")  # sync |
 DOCUMENT_STUCK_AFTER_S = env.int("DOCUMENT_STUCK_AFTER_S", default=900)
 DOCUMENT_MAX_ATTEMPTS = env.int("DOCUMENT_MAX_ATTEMPTS", default=3)
 DIRECT_UPLOAD_MAX_BYTES = env.int("DIRECT_UPLOAD_MAX_BYTES", default=200 * 1024 * 1024)
-# Django's own request-size guard: a little above the upload limit so the API can answer 413 itself.
-DATA_UPLOAD_MAX_MEMORY_SIZE = DOCUMENT_MAX_UPLOAD_BYTES + 1024 * 1024
+# Every request body is refused above this size before it is read (config.middleware.
+# RequestBodyLimitMiddleware, 413); only upload routes (documents) allow DOCUMENT_MAX_UPLOAD_BYTES.
+REQUEST_MAX_BODY_BYTES = env.int("REQUEST_MAX_BODY_BYTES", default=1024 * 1024)
+# Django's own guard on form data read into memory; the middleware above refuses first.
+DATA_UPLOAD_MAX_MEMORY_SIZE = REQUEST_MAX_BODY_BYTES
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# The first handler counts what is received and stops a multipart body past the route's limit.
+FILE_UPLOAD_HANDLERS = [
+    "config.middleware.BodyLimitUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 
 # --- Chat ------------------------------------------------------------------------------------
 LLM_PROVIDER = env.str("LLM_PROVIDER", default="")  # "" = gemini when GEMINI_API_KEY is set
 GEMINI_API_KEY = env.str("GEMINI_API_KEY", default="")
 GEMINI_MODEL = env.str("GEMINI_MODEL", default="gemini-2.5-flash")
+# The models a bot may name (the operator's key pays for them); the default model is always allowed.
+GEMINI_ALLOWED_MODELS = env.list(
+    "GEMINI_ALLOWED_MODELS", default=["gemini-2.5-flash", "gemini-2.5-flash-lite"]
+)
+if GEMINI_MODEL not in GEMINI_ALLOWED_MODELS:
+    GEMINI_ALLOWED_MODELS.append(GEMINI_MODEL)
 GEMINI_TIMEOUT_S = env.float("GEMINI_TIMEOUT_S", default=20.0)  # under API Gateway's 29 s
 GEMINI_BASE_URL = env.str("GEMINI_BASE_URL", default="")
 CHAT_MAX_MESSAGE_CHARS = env.int("CHAT_MAX_MESSAGE_CHARS", default=4000)
 CHAT_HISTORY_TOKEN_BUDGET = env.int("CHAT_HISTORY_TOKEN_BUDGET", default=1500)
+# Public channel: per visitor token, per client IP (looser, so an office behind one address can
+# chat), then per bot; only requests that pass the first two count against the bot's budget.
 PUBLIC_CHAT_RATE_VISITOR = env.str("PUBLIC_CHAT_RATE_VISITOR", default="20/minute")
+PUBLIC_CHAT_RATE_IP = env.str("PUBLIC_CHAT_RATE_IP", default="100/minute")
 PUBLIC_CHAT_RATE_BOT = env.str("PUBLIC_CHAT_RATE_BOT", default="300/minute")
 # Signed-in members (builder chat and search) and bot API keys, each counted per user / per key.
 MEMBER_CHAT_RATE = env.str("MEMBER_CHAT_RATE", default="60/minute")
@@ -281,6 +331,12 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
 REQUEST_LOG_CLIENT_IP = env.bool("REQUEST_LOG_CLIENT_IP", default=False)
+# How many proxies we run in front of Django that append the client's address to X-Forwarded-For
+# (counted from the right; see chat.ratelimit.client_ip). 0 = trust no header: REMOTE_ADDR, or on
+# Lambda API Gateway's requestContext source IP. Rate limits key on this address.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured(f"TRUSTED_PROXY_COUNT must be 0 or more, not {TRUSTED_PROXY_COUNT}.")
 
 LOGGING = {
     "version": 1,
