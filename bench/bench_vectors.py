@@ -130,7 +130,6 @@ def bench_dynamodb(
     import boto3
     from moto import mock_aws
 
-    from integrations.vectors.base import VectorItem
     from integrations.vectors.dynamodb import DynamoDBVectorStore, create_table
 
     _fake_aws_credentials()
@@ -138,7 +137,6 @@ def bench_dynamodb(
     qs = queries_near(vectors, queries, seed=SEED + 3)
     per_doc = n // documents
     raw = n * DIM * 4
-    text = "lorem ipsum dolor sit amet " * 20  # ~540 bytes, a short chunk
     info: dict[str, Any] = {}
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
@@ -150,32 +148,7 @@ def bench_dynamodb(
         active: dict[str, int] = {}
         for quantization, store in stores.items():
             start = time.perf_counter()
-            for d in range(documents):
-                doc = f"doc-{d:04d}"
-                active[doc] = 1
-                items = [
-                    VectorItem(
-                        chunk_id=f"{doc}-{i}",
-                        document_id=doc,
-                        ordinal=i,
-                        vector=vectors[d * per_doc + i],
-                        text=text,
-                        metadata={
-                            "page_start": 1,
-                            "page_end": 1,
-                            "heading_path": ["Bench"],
-                            "title": "Bench",
-                        },
-                    )
-                    for i in range(per_doc)
-                ]
-                store.upsert(
-                    org_id="org-bench",
-                    bot_id=f"bot-{quantization}",
-                    document_id=doc,
-                    generation=1,
-                    items=items,
-                )
+            active = _write_bot(store, vectors, bot_id=f"bot-{quantization}", documents=documents)
             info[f"dynamodb_{quantization}_upsert_s"] = round(time.perf_counter() - start, 3)
 
         results: dict[str, list[set[str]]] = {}

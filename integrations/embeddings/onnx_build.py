@@ -207,6 +207,25 @@ def build_graph(tensors: Mapping[str, np.ndarray], shape: BertShape, *, weights:
 
     g = _GraphWriter(weights)
     eps = shape.eps
+
+    def residual_block(x: str, residual: str, layer: int, tag: str, prefix: str) -> str:
+        """``LayerNorm(x @ W^T + b + residual)``: BERT's output projection, one MatMul + one fused op."""
+        projected = g.op(
+            "MatMul", [x, g.constant(f"l{layer}_{tag}_out_w", weight(f"{prefix}.dense.weight").T)]
+        )
+        return g.op(
+            "SkipLayerNormalization",
+            [
+                projected,
+                residual,
+                g.constant(f"l{layer}_{tag}_ln_w", weight(f"{prefix}.LayerNorm.weight")),
+                g.constant(f"l{layer}_{tag}_ln_b", weight(f"{prefix}.LayerNorm.bias")),
+                g.constant(f"l{layer}_{tag}_out_b", weight(f"{prefix}.dense.bias")),
+            ],
+            contrib=True,
+            epsilon=eps,
+        )
+
     words = g.op(
         "Gather", [g.constant("word_embeddings", weight("embeddings.word_embeddings.weight")), "input_ids"]
     )
@@ -249,21 +268,7 @@ def build_graph(tensors: Mapping[str, np.ndarray], shape: BertShape, *, weights:
             contrib=True,
             num_heads=shape.heads,
         )
-        projected = g.op(
-            "MatMul", [context, g.constant(f"l{i}_attn_out_w", weight(f"{p}attention.output.dense.weight").T)]
-        )
-        attended = g.op(
-            "SkipLayerNormalization",
-            [
-                projected,
-                hidden,
-                g.constant(f"l{i}_attn_ln_w", weight(f"{p}attention.output.LayerNorm.weight")),
-                g.constant(f"l{i}_attn_ln_b", weight(f"{p}attention.output.LayerNorm.bias")),
-                g.constant(f"l{i}_attn_out_b", weight(f"{p}attention.output.dense.bias")),
-            ],
-            contrib=True,
-            epsilon=eps,
-        )
+        attended = residual_block(context, hidden, i, "attn", f"{p}attention.output")
         widened = g.op(
             "MatMul", [attended, g.constant(f"l{i}_ffn_in_w", weight(f"{p}intermediate.dense.weight").T)]
         )
@@ -272,21 +277,7 @@ def build_graph(tensors: Mapping[str, np.ndarray], shape: BertShape, *, weights:
             [widened, g.constant(f"l{i}_ffn_in_b", weight(f"{p}intermediate.dense.bias"))],
             contrib=True,
         )
-        narrowed = g.op(
-            "MatMul", [activated, g.constant(f"l{i}_ffn_out_w", weight(f"{p}output.dense.weight").T)]
-        )
-        hidden = g.op(
-            "SkipLayerNormalization",
-            [
-                narrowed,
-                attended,
-                g.constant(f"l{i}_ffn_ln_w", weight(f"{p}output.LayerNorm.weight")),
-                g.constant(f"l{i}_ffn_ln_b", weight(f"{p}output.LayerNorm.bias")),
-                g.constant(f"l{i}_ffn_out_b", weight(f"{p}output.dense.bias")),
-            ],
-            contrib=True,
-            epsilon=eps,
-        )
+        hidden = residual_block(activated, attended, i, "ffn", f"{p}output")
     g.nodes.append(helper.make_node("Identity", [hidden], ["last_hidden_state"], name="last_hidden_state"))
     axes = ["batch", "sequence"]
     inputs = [
