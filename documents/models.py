@@ -1,4 +1,4 @@
-"""Knowledge-base documents, their passages (chunks) and — for the `database` vector store — vectors.
+"""Knowledge-base documents and their passages (chunks).
 
 Re-indexing writes a new *generation* of chunks/vectors beside the live one; the document's
 `active_generation` switches only when the new generation is complete, so searches never see a
@@ -92,17 +92,3 @@ class Chunk(TenantScopedModel):
 
     def __str__(self) -> str:
         return f"{self.document_id}#{self.generation}:{self.ordinal}"
-
-
-class StoredVector(TenantScopedModel):
-    """A chunk's embedding for the `database` vector store: float32 little-endian bytes."""
-
-    bot = models.ForeignKey("bots.Bot", on_delete=models.CASCADE, related_name="+")
-    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="+")
-    chunk = models.OneToOneField(Chunk, on_delete=models.CASCADE, related_name="vector")
-    generation = models.PositiveIntegerField()
-    ordinal = models.PositiveIntegerField()
-    vector = models.BinaryField()
-
-    class Meta:
-        indexes = [models.Index(fields=["bot", "document", "generation"])]

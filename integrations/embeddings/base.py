@@ -6,7 +6,12 @@ Contract shared by every ``Embedder``:
   in the order of ``texts``; an empty input returns shape ``(0, dim)``.
 - ``name`` identifies the model (and its output size where that is configurable); it is recorded on
   each indexed document so that vectors from different models are never compared.
+- ``embed_query(text)`` embeds one search question, shape ``(dim,)``. Symmetric models return
+  ``embed([text])[0]``; asymmetric ones (Gemini) encode questions differently from passages, which is
+  why retrieval always calls this for the question and ``embed`` for passages.
 - Embedding the same text twice gives the same vector (up to float rounding for neural models).
+- Each call reports ``embeddings_computed`` (and ``embedding_tokens`` where the model knows them) to
+  :mod:`integrations.metering`.
 """
 
 from __future__ import annotations
@@ -24,6 +29,10 @@ class Embedder(Protocol):
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Embed ``texts`` as unit-length float32 rows, shape ``(len(texts), dim)``."""
+        ...
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """Embed one search question as a unit-length float32 vector, shape ``(dim,)``."""
         ...
 
 

@@ -20,8 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from integrations import metering
-
+from .. import metering
 from .base import empty_embeddings, l2_normalize
 
 MAX_BATCH = 100
@@ -74,13 +73,14 @@ class GeminiEmbedder:
             raise TypeError("embed() takes a sequence of texts, not a single string")
         if len(texts) == 0:
             return empty_embeddings(self.dim)
-        metering.add("embeddings_computed", len(texts))
         # Billed per input token; the API does not return the count, ~4 characters a token.
         metering.add("embedding_tokens", sum(max(1, len(text) // 4) for text in texts))
         rows: list[np.ndarray] = []
         for start in range(0, len(texts), self.batch_size):
             batch = list(texts[start : start + self.batch_size])
             rows.append(self._embed_batch(batch, task_type=task_type))
+            # Counted per answered request, so a failure half-way still reports what was paid for.
+            metering.add("embeddings_computed", len(batch))
         return l2_normalize(np.concatenate(rows, axis=0))
 
     def embed_query(self, text: str) -> np.ndarray:

@@ -1,28 +1,34 @@
-"""all-MiniLM-L6-v2 on ONNX Runtime: the torch-free embedder for AWS Lambda.
+"""all-MiniLM-L6-v2 on ONNX Runtime: the default embedder, on laptops and on AWS Lambda alike.
 
-torch alone is ~750 MB installed, far past Lambda's 250 MB unzipped limit for a zip package. This module
-reproduces the sentence-transformers pipeline (BERT tokenizer, transformer, mean pooling over the attention
-mask, L2 normalisation) with three small dependencies: ``onnxruntime``, ``tokenizers`` and ``numpy``.
-The ONNX graph and tokenizer are produced at build time by ``scripts/export_onnx.py``; at run time this
-module never imports torch, transformers or sentence-transformers.
+This module reproduces the sentence-transformers pipeline (BERT tokenizer, transformer, mean pooling over
+the attention mask, L2 normalisation) with three small dependencies: ``onnxruntime``, ``tokenizers`` and
+``numpy``; it never imports torch, transformers or sentence-transformers. The model directory (graph,
+tokenizer, config) is built from the packaged safetensors weights by :mod:`.onnx_build` — at install
+time, for the Lambda package, or here on first use when it is missing and the weights package is
+installed. Lambda ships the built directory and not the weights package.
 
-The shipped graph stores its weights as float16 (45 MB instead of 90 MB) behind Casts that ONNX Runtime
-folds at load, so inference is fp32. Vectors match the sentence-transformers embedder to cosine >= 0.999
-(measured min 0.9999998; proved by ``tests/integrations/test_embeddings_onnx.py``), so both share one
-``name`` and switching runtime does not force a re-index.
+The graph stores its weights as float16 behind Casts that ONNX Runtime folds at load, so inference is
+fp32. Vectors match the sentence-transformers embedder to cosine >= 0.9999 (proved by
+``tests/integrations/test_embeddings_onnx.py``), so both share one ``name`` and switching runtime does not
+force a re-index.
 
 Tokenizer ``encode_batch`` and ``InferenceSession.run`` are thread-safe; the loaded runtime is shared.
 
 Model directory, first match wins: the ``model_dir`` argument, Django setting ``ONNX_MODEL_DIR``, env var
 ``ONNX_MODEL_DIR``, then ``<project root>/build/minilm-onnx``. Thread count: ``intra_op_num_threads``
 argument, setting/env ``ONNX_INTRA_OP_THREADS``, else ONNX Runtime's default (one per physical core).
+
+Usage is metered (:mod:`integrations.metering`): ``embeddings_computed`` (texts) and
+``embedding_tokens`` (word pieces the model attended to, padding excluded).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -31,19 +37,17 @@ from typing import Any
 
 import numpy as np
 
-from integrations import metering
-
+from .. import metering
 from .base import empty_embeddings
 
 # The sentence-transformers embedder's name and size, imported (minilm.py imports no torch at module level)
 # so the two can never drift: stored vectors are tagged with the name, and the runtimes are interchangeable
-# only because their vectors agree (cosine >= 0.999, see module docstring).
+# only because their vectors agree (cosine >= 0.9999, see module docstring).
 from .minilm import DIM as MINILM_DIM
 from .minilm import MODEL_NAME as MINILM_EMBEDDER_NAME
+from .onnx_build import CONFIG_FILE, MODEL_FILE, REQUIRED_FILES, TOKENIZER_FILE, ModelSourceError
 
-MODEL_FILE = "model.onnx"
-TOKENIZER_FILE = "tokenizer.json"
-CONFIG_FILE = "embedder_config.json"
+logger = logging.getLogger(__name__)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # Resolved from this file, not the working directory: Zappa's slim handler unpacks the project under /tmp.
@@ -92,14 +96,30 @@ def resolve_model_dir(model_dir: str | os.PathLike[str] | None = None) -> Path:
     return Path(configured) if configured else DEFAULT_MODEL_DIR
 
 
-def _load_runtime(model_dir: Path, intra_op_num_threads: int) -> _Runtime:
-    missing = [f for f in (MODEL_FILE, TOKENIZER_FILE, CONFIG_FILE) if not (model_dir / f).is_file()]
-    if missing:
+def _ensure_built(model_dir: Path) -> None:
+    """Build the model directory on first use; a missing weights package becomes a clear error."""
+    missing = [f for f in REQUIRED_FILES if not (model_dir / f).is_file()]
+    if not missing:
+        return
+    from .onnx_build import ensure_model_dir
+
+    started = time.perf_counter()
+    try:
+        built = ensure_model_dir(model_dir)
+    except (ModelSourceError, OSError) as exc:
         raise OnnxModelMissingError(
-            f"ONNX embedder files {missing} not found in {model_dir}. Build them with "
-            "`python scripts/export_onnx.py --output <dir>` (needs torch, build time only) or point "
-            "ONNX_MODEL_DIR at an exported directory."
+            f"ONNX embedder files {missing} not found in {model_dir}, and they could not be built there "
+            f"({exc}). Build them with `python scripts/export_onnx.py --output <dir>` (no torch needed) or "
+            "point ONNX_MODEL_DIR at a built directory."
+        ) from exc
+    if built:
+        logger.info(
+            "built the ONNX MiniLM model in %s (%.1f s, first use)", model_dir, time.perf_counter() - started
         )
+
+
+def _load_runtime(model_dir: Path, intra_op_num_threads: int) -> _Runtime:
+    _ensure_built(model_dir)
     import onnxruntime as ort
     from tokenizers import Tokenizer
 
@@ -194,15 +214,18 @@ class OnnxMiniLMEmbedder:
             raise TypeError("embed() takes a sequence of strings, not a single string")
         if len(texts) == 0:
             return empty_embeddings(self.dim)
-        metering.add("embeddings_computed", len(texts))
         runtime = self._loaded()
         cleaned = [str(t).strip() for t in texts]
         # Batch texts of similar length together so short texts are not padded to the longest one.
         order = sorted(range(len(cleaned)), key=lambda i: len(cleaned[i]), reverse=True)
         out = np.empty((len(cleaned), self.dim), dtype=np.float32)
+        tokens = 0
         for start in range(0, len(order), self.batch_size):
             idx = order[start : start + self.batch_size]
-            out[idx] = self._embed_batch(runtime, [cleaned[i] for i in idx])
+            out[idx], attended = self._embed_batch(runtime, [cleaned[i] for i in idx])
+            tokens += attended
+        metering.add("embeddings_computed", len(cleaned))
+        metering.add("embedding_tokens", tokens)
         return out
 
     def embed_query(self, text: str) -> np.ndarray:
@@ -210,7 +233,8 @@ class OnnxMiniLMEmbedder:
         return self.embed([text])[0]
 
     @staticmethod
-    def _embed_batch(runtime: _Runtime, batch: list[str]) -> np.ndarray:
+    def _embed_batch(runtime: _Runtime, batch: list[str]) -> tuple[np.ndarray, int]:
+        """Unit vectors of ``batch`` and the number of real (unpadded) tokens the model ran on."""
         encodings = runtime.tokenizer.encode_batch(batch)
         input_ids = np.asarray([e.ids for e in encodings], dtype=np.int64)
         attention_mask = np.asarray([e.attention_mask for e in encodings], dtype=np.int64)
@@ -218,4 +242,4 @@ class OnnxMiniLMEmbedder:
         if "token_type_ids" in runtime.input_names:
             feeds["token_type_ids"] = np.asarray([e.type_ids for e in encodings], dtype=np.int64)
         (token_embeddings,) = runtime.session.run(["last_hidden_state"], feeds)
-        return mean_pool_normalize(token_embeddings, attention_mask)
+        return mean_pool_normalize(token_embeddings, attention_mask), int(attention_mask.sum())

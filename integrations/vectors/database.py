@@ -1,166 +1,171 @@
 """The embedded default vector store: vectors as float32 bytes in the relational database.
 
-Search loads a bot's live vectors once into one numpy matrix and keeps it per process, keyed by
-the bot's live (document, generation) set — which changes whenever a document is (re)indexed or
-deleted — so repeated questions cost one matrix-vector product. Exact cosine, no approximation.
+Rows live in the store's own table, :class:`integrations.models.ChunkVector` (vector, text, metadata per
+chunk; no foreign keys into the apps), scoped by ``(org_id, bot_id)`` on every query like the DynamoDB
+store's partition key.
+
+Search loads a bot's live vectors once into one numpy matrix and keeps it in the process
+(:mod:`integrations.vectors.cache`), keyed by the bot's live (document, generation) set — which changes
+whenever a document is (re)indexed — so repeated questions cost one matrix-vector product and one read
+of the winners' rows. Exact cosine, no approximation. Reads are metered (``vector_bytes_read``,
+``vector_items_read``).
 """
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
+import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from integrations import metering
-
+from .. import metering
 from .base import SearchHit, VectorItem
-from .exact import pack_float32
+from .cache import DEFAULT_CACHE_MAX_BYTES, LiveMatrix, MatrixCache, assemble, live_pairs
+from .exact import check_dimension, pack_float32, unpack_float32
 from .exact import top_k as exact_top_k
 
-DIM = 384
 
+def _table() -> Any:
+    # Imported on use: this module is importable before Django's app registry is ready.
+    from integrations.models import ChunkVector
 
-@dataclass(frozen=True)
-class _Matrix:
-    chunk_ids: list[str]
-    document_ids: list[str]
-    ordinals: np.ndarray
-    matrix: np.ndarray  # (n, dim) float32
+    return ChunkVector
 
 
 class DatabaseVectorStore:
-    """Vectors in the `documents.StoredVector` table; scoped by org through the tenant manager."""
+    """``VectorStore`` on the ``ChunkVector`` table; ``cache_max_bytes`` bounds the matrix cache."""
 
-    def __init__(self, *, cache_bots: int = 8) -> None:
-        self._cache: OrderedDict[tuple, _Matrix] = OrderedDict()
-        self._cache_bots = cache_bots
-        self._lock = threading.Lock()
+    def __init__(self, *, cache_max_bytes: int = DEFAULT_CACHE_MAX_BYTES) -> None:
+        self.matrix_cache = MatrixCache(cache_max_bytes)
         self.last_loaded_from_db = False
 
     @staticmethod
-    def _model():
-        from documents.models import StoredVector
-
-        return StoredVector
+    def _rows(org_id: str, bot_id: str) -> Any:
+        return _table().objects.filter(org_id=str(org_id), bot_id=str(bot_id))
 
     def upsert(
         self, *, org_id: str, bot_id: str, document_id: str, generation: int, items: Sequence[VectorItem]
     ) -> None:
-        StoredVector = self._model()
-        rows = [
-            StoredVector(
-                org_id=org_id,
-                bot_id=bot_id,
-                document_id=document_id,
-                chunk_id=item.chunk_id,
-                generation=generation,
-                ordinal=item.ordinal,
-                vector=pack_float32(np.asarray(item.vector, dtype=np.float32).reshape(1, -1)),
+        from django.db import transaction
+
+        table = _table()
+        rows = []
+        for item in items:
+            if str(item.document_id) != str(document_id):
+                raise ValueError(
+                    f"item {item.chunk_id!r} belongs to document {item.document_id!r}, not {document_id!r}"
+                )
+            rows.append(
+                table(
+                    org_id=str(org_id),
+                    bot_id=str(bot_id),
+                    document_id=str(document_id),
+                    generation=generation,
+                    ordinal=item.ordinal,
+                    chunk_id=str(item.chunk_id),
+                    vector=pack_float32(np.asarray(item.vector, dtype=np.float32).reshape(1, -1)),
+                    text=item.text,
+                    metadata=dict(item.metadata or {}),
+                )
             )
-            for item in items
-        ]
-        # Idempotent: a retried batch replaces the rows it wrote before.
-        StoredVector.objects.for_org(org_id).filter(chunk_id__in=[r.chunk_id for r in rows]).delete()
-        StoredVector.objects.bulk_create(rows, batch_size=500)
+        with transaction.atomic():
+            # Idempotent: a retried batch replaces the rows it wrote before.
+            self._rows(org_id, bot_id).filter(chunk_id__in=[r.chunk_id for r in rows]).delete()
+            table.objects.bulk_create(rows, batch_size=500)
 
     def delete_document(
         self, *, org_id: str, bot_id: str, document_id: str, generation: int | None = None
     ) -> None:
-        qs = self._model().objects.for_org(org_id).filter(bot_id=bot_id, document_id=document_id)
+        rows = self._rows(org_id, bot_id).filter(document_id=str(document_id))
         if generation is not None:
-            qs = qs.filter(generation=generation)
-        qs.delete()
+            rows = rows.filter(generation=generation)
+        rows.delete()
+        # Not needed for correctness (the live set no longer names these rows): frees the memory now.
+        self.matrix_cache.discard((str(org_id), str(bot_id)), str(document_id), generation)
 
     def delete_bot(self, *, org_id: str, bot_id: str) -> None:
-        self._model().objects.for_org(org_id).filter(bot_id=bot_id).delete()
-        with self._lock:
-            for key in [k for k in self._cache if k[:2] == (str(org_id), str(bot_id))]:
-                del self._cache[key]
+        self._rows(org_id, bot_id).delete()
+        self.matrix_cache.discard((str(org_id), str(bot_id)))
 
     def count(self, *, org_id: str, bot_id: str, document_id: str | None = None) -> int:
-        qs = self._model().objects.for_org(org_id).filter(bot_id=bot_id)
+        rows = self._rows(org_id, bot_id)
         if document_id is not None:
-            qs = qs.filter(document_id=document_id)
-        return qs.count()
+            rows = rows.filter(document_id=str(document_id))
+        return rows.count()
 
-    def _load(self, org_id: str, bot_id: str, active: Mapping[str, int]) -> _Matrix:
-        key = (str(org_id), str(bot_id), frozenset((str(d), int(g)) for d, g in active.items()))
-        with self._lock:
-            cached = self._cache.get(key)
-            if cached is not None:
-                self._cache.move_to_end(key)
-                self.last_loaded_from_db = False
-                return cached
+    def _load(self, org_id: str, bot_id: str, active: Mapping[str, int], dim: int) -> LiveMatrix:
         live = {str(d): int(g) for d, g in active.items()}
         rows = (
-            self._model()
-            .objects.for_org(org_id)
-            .filter(bot_id=bot_id, document_id__in=list(live))
+            self._rows(org_id, bot_id)
+            .filter(document_id__in=list(live))
             .order_by("document_id", "ordinal")
-            .values_list("chunk_id", "document_id", "generation", "ordinal", "vector")
+            .values_list("pk", "document_id", "generation", "ordinal", "vector")
         )
-        chunk_ids, document_ids, ordinals, blobs = [], [], [], []
-        for chunk_id, document_id, generation, ordinal, blob in rows.iterator(chunk_size=2000):
-            if live.get(str(document_id)) != generation:
+        blocks: dict[tuple[str, int], tuple[list[int], list[int], list[bytes]]] = {}
+        read_bytes = read_rows = 0
+        for pk, document_id, generation, ordinal, blob in rows.iterator(chunk_size=2000):
+            read_rows += 1
+            read_bytes += len(blob)
+            if live.get(document_id) != generation:
                 continue  # a generation being built, or an old one about to be deleted
-            chunk_ids.append(str(chunk_id))
-            document_ids.append(str(document_id))
+            ids, ordinals, blobs = blocks.setdefault((document_id, generation), ([], [], []))
+            ids.append(pk)
             ordinals.append(ordinal)
             blobs.append(bytes(blob))
-        matrix = (
-            np.frombuffer(b"".join(blobs), dtype="<f4").reshape(len(blobs), -1)
-            if blobs
-            else np.empty((0, DIM), dtype=np.float32)
-        )
-        loaded = _Matrix(chunk_ids, document_ids, np.asarray(ordinals, dtype=np.int64), matrix)
-        with self._lock:
-            self._cache[key] = loaded
-            for stale in [k for k in self._cache if k[:2] == key[:2] and k != key]:
-                del self._cache[stale]
-            while len(self._cache) > self._cache_bots:
-                self._cache.popitem(last=False)
+        metering.add("vector_bytes_read", read_bytes)
+        metering.add("vector_items_read", read_rows)
+        decoded = [
+            (pair, unpack_float32(b"".join(blobs), dim), np.asarray(ordinals, dtype=np.int64), False)
+            for pair, (_, ordinals, blobs) in blocks.items()
+        ]
+        row_ids = np.asarray([pk for ids, _, _ in blocks.values() for pk in ids], dtype=np.int64)
         self.last_loaded_from_db = True
-        return loaded
+        return assemble(live_pairs(active), decoded, dim=dim, row_ids=row_ids)
 
     def search(
         self, *, org_id: str, bot_id: str, query: np.ndarray, top_k: int, active: Mapping[str, int]
     ) -> list[SearchHit]:
         if not active or top_k <= 0:
             return []
-        loaded = self._load(org_id, bot_id, active)
-        metering.add("vector_items_read", len(loaded.chunk_ids))
-        metering.add("vector_bytes_read", loaded.matrix.nbytes)
-        if not loaded.chunk_ids:
+        query = np.asarray(query, dtype=np.float32).reshape(-1)
+        scope = (str(org_id), str(bot_id))
+        cached = self.matrix_cache.lookup(scope, live_pairs(active))
+        if cached is not None:
+            entry, mask = cached
+            self.last_loaded_from_db = False
+        else:
+            entry, mask = self._load(org_id, bot_id, active, query.shape[0]), None
+            self.matrix_cache.store(scope, entry)
+        if not len(entry):
             return []
-        indices, scores = exact_top_k(loaded.matrix, np.asarray(query, dtype=np.float32).reshape(-1), top_k)
-        winners = [loaded.chunk_ids[i] for i in indices]
-        from documents.models import Chunk
-
-        chunks = {
-            str(c.pk): c
-            for c in Chunk.objects.for_org(org_id).filter(pk__in=winners).select_related("document")
+        check_dimension(query, entry.matrix)
+        indices, scores = exact_top_k(entry.matrix, query, top_k, mask)
+        assert entry.row_ids is not None
+        winners = entry.row_ids[indices].tolist()
+        found = {
+            row.pk: row
+            for row in self._rows(org_id, bot_id)
+            .filter(pk__in=winners)
+            .only("pk", "chunk_id", "document_id", "ordinal", "text", "metadata")
         }
+        metering.add("vector_items_read", len(found))
+        metering.add(
+            "vector_bytes_read",
+            sum(len(r.text.encode()) + len(json.dumps(r.metadata)) for r in found.values()),
+        )
         hits = []
-        for i, score in zip(indices, scores, strict=True):
-            chunk = chunks.get(loaded.chunk_ids[i])
-            if chunk is None:
+        for pk, score in zip(winners, scores.tolist(), strict=True):
+            row = found.get(pk)
+            if row is None:
                 continue  # deleted since the matrix was cached
             hits.append(
                 SearchHit(
-                    chunk_id=str(chunk.pk),
-                    document_id=str(chunk.document_id),
+                    chunk_id=row.chunk_id,
+                    document_id=row.document_id,
                     score=float(score),
-                    text=chunk.text,
-                    metadata={
-                        "page_start": chunk.page_start,
-                        "page_end": chunk.page_end,
-                        "heading_path": list(chunk.heading_path),
-                        "title": chunk.document.title,
-                        "ordinal": chunk.ordinal,
-                    },
+                    text=row.text,
+                    metadata={**row.metadata, "ordinal": row.ordinal},
                 )
             )
         return hits

@@ -1,7 +1,8 @@
 """DynamoDB vector store: exact search over packed vector blocks, optional native vector index.
 
-Table design (one table, on-demand billing; :func:`create_table` makes it)
--------------------------------------------------------------------------
+Table design (one table, on-demand billing; :func:`table_definition` is the one definition,
+:func:`create_table` and ``manage.py bootstrap_aws`` create it)
+--------------------------------------------------------------------------------------------------
 
 Every item of a bot lives in one partition, ``pk = "<org_id>#<bot_id>"`` (tenant keys start with the
 org id). Sort keys (``sk``) have three shapes; ``<ord>`` is the ordinal zero-padded to 10 digits so
@@ -36,8 +37,20 @@ skipped before decoding; each page is scored with :func:`integrations.vectors.ex
 the running top-k are kept. The top-k texts are then fetched with BatchGetItem (unprocessed keys
 retried). int8 blocks keep ``int8_rerank × top_k`` candidates instead, and their texts' float32
 copies give the final, exact scores (quantisation error otherwise swaps near-tied neighbours).
-``bytes_read`` on the store records the DynamoDB item size of everything the last search read,
-computed with AWS's item-size rules (moto's ConsumedCapacity is a constant, so it cannot be used).
+``bytes_read`` and ``items_read`` on the store record the DynamoDB item size and count of everything the
+last search read, computed with AWS's item-size rules (moto's ConsumedCapacity is a constant, so it
+cannot be used); the same figures go to :mod:`integrations.metering` as ``vector_bytes_read`` and
+``vector_items_read``.
+
+Warm queries
+------------
+The decoded matrix of a cold query is kept in the container (:mod:`integrations.vectors.cache`), keyed
+by the bot's live ``(document, generation)`` set that every search passes in ``active``. A later query
+for the same set, or a subset of it (a filtered search, a bot after a delete), scores the cached matrix
+and reads only the winners' text items: ``top_k`` items instead of ``N × 1536`` bytes. A re-index or a
+new document changes the live set, so the next query reads the blocks again; generations are never
+rewritten, so a cached matrix can never be stale for the set it is keyed by. The cache is an LRU bounded
+by ``cache_max_bytes`` (setting ``VECTOR_CACHE_MAX_BYTES``) across the bots of the container.
 
 Writes and deletes
 ------------------
@@ -75,10 +88,10 @@ from typing import Any, Literal
 
 import numpy as np
 
-from integrations import metering
-
+from .. import metering
 from . import exact
 from .base import SearchHit, VectorItem
+from .cache import DEFAULT_CACHE_MAX_BYTES, LiveMatrix, MatrixCache, assemble, live_pairs
 
 logger = logging.getLogger(__name__)
 
@@ -111,33 +124,42 @@ def tenant_pk(org_id: str, bot_id: str) -> str:
     return f"{_check_id('org_id', org_id)}#{_check_id('bot_id', bot_id)}"
 
 
-def create_table(client: Any, table_name: str, *, vector_index_dim: int | None = None) -> None:
-    """Create the vectors table (on-demand, ``pk``/``sk`` strings) and wait until it exists.
+KEY_SCHEMA = (
+    {"AttributeName": "pk", "KeyType": "HASH"},
+    {"AttributeName": "sk", "KeyType": "RANGE"},
+)
+KEY_ATTRIBUTES = (
+    {"AttributeName": "pk", "AttributeType": "S"},
+    {"AttributeName": "sk", "AttributeType": "S"},
+)
+# Attributes the vector index partitions and filters by; declared only when the index exists.
+INDEX_ATTRIBUTES = (
+    {"AttributeName": "vp", "AttributeType": "S"},
+    {"AttributeName": "dg", "AttributeType": "S"},
+)
 
-    ``vector_index_dim`` also creates the optional native vector index (``COSINE``, partitioned by
-    bot) used above ``vector_index_threshold``; leave it None for exact search only.
+
+def table_definition(table_name: str, *, vector_index_dim: int | None = None) -> dict[str, Any]:
+    """The ``CreateTable`` request for the vectors table: on-demand, ``pk``/``sk`` strings.
+
+    ``vector_index_dim`` adds the optional native vector index (``COSINE``, partitioned by bot) that
+    searches use above ``vector_index_threshold``; leave it None for exact search only.
     """
-    attribute_definitions = [
-        {"AttributeName": "pk", "AttributeType": "S"},
-        {"AttributeName": "sk", "AttributeType": "S"},
-    ]
-    kwargs: dict[str, Any] = {}
+    definition: dict[str, Any] = {
+        "TableName": table_name,
+        "AttributeDefinitions": [dict(a) for a in KEY_ATTRIBUTES],
+        "KeySchema": [dict(k) for k in KEY_SCHEMA],
+        "BillingMode": "PAY_PER_REQUEST",
+    }
     if vector_index_dim is not None:
-        attribute_definitions += [
-            {"AttributeName": "vp", "AttributeType": "S"},
-            {"AttributeName": "dg", "AttributeType": "S"},
-        ]
-        kwargs["VectorIndexes"] = [vector_index_definition(vector_index_dim)]
-    client.create_table(
-        TableName=table_name,
-        AttributeDefinitions=attribute_definitions,
-        KeySchema=[
-            {"AttributeName": "pk", "KeyType": "HASH"},
-            {"AttributeName": "sk", "KeyType": "RANGE"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-        **kwargs,
-    )
+        definition["AttributeDefinitions"] += [dict(a) for a in INDEX_ATTRIBUTES]
+        definition["VectorIndexes"] = [vector_index_definition(vector_index_dim)]
+    return definition
+
+
+def create_table(client: Any, table_name: str, *, vector_index_dim: int | None = None) -> None:
+    """Create the vectors table from :func:`table_definition` and wait until it exists."""
+    client.create_table(**table_definition(table_name, vector_index_dim=vector_index_dim))
     client.get_waiter("table_exists").wait(TableName=table_name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
 
 
@@ -222,6 +244,9 @@ class DynamoDBVectorStore:
     With int8 blocks the scan keeps the best ``int8_rerank × top_k`` candidates and rescores them
     with the float32 copy stored on their text items (which the hits need anyway), so int8 costs a
     quarter of the bytes per query yet returns float32-exact scores and ~float32 recall.
+
+    ``cache_max_bytes`` bounds the container's cache of decoded matrices (0 disables it; see "Warm
+    queries" in the module docstring).
     """
 
     def __init__(
@@ -238,6 +263,7 @@ class DynamoDBVectorStore:
         int8_rerank: int = 3,
         max_retries: int = 8,
         sleep: Callable[[float], None] = time.sleep,
+        cache_max_bytes: int = DEFAULT_CACHE_MAX_BYTES,
     ) -> None:
         if quantization not in ("float32", "int8"):
             raise ValueError(f"quantization must be 'float32' or 'int8', got {quantization!r}")
@@ -258,9 +284,12 @@ class DynamoDBVectorStore:
         self._endpoint_url = endpoint_url
         self._client_lock = threading.Lock()
         self._manifest_cache: dict[str, tuple[float, list[tuple[str, int, int]]]] = {}
+        self.matrix_cache = MatrixCache(cache_max_bytes)
         # Diagnostics of the last search (read by the benchmark and the tests).
         self.bytes_read = 0
+        self.items_read = 0
         self.last_search_path: Literal["exact", "index", "none"] = "none"
+        self.last_cache_hit = False
 
     @property
     def client(self) -> Any:
@@ -363,6 +392,8 @@ class DynamoDBVectorStore:
             keys = [item for page in self._query(pk, f"{kind}#{suffix}", keys_only=True) for item in page]
             self._batch_write([{"DeleteRequest": {"Key": key}} for key in keys])
         self._manifest_cache.pop(pk, None)
+        # Not needed for correctness (the live set no longer names these vectors): frees the memory now.
+        self.matrix_cache.discard(pk, document_id, generation)
 
     def delete_bot(self, *, org_id: str, bot_id: str) -> None:
         pk = tenant_pk(org_id, bot_id)
@@ -373,6 +404,7 @@ class DynamoDBVectorStore:
         leftovers = [item for page in self._query(pk, "", keys_only=True) for item in page]
         self._batch_write([{"DeleteRequest": {"Key": key}} for key in leftovers])
         self._manifest_cache.pop(pk, None)
+        self.matrix_cache.discard(pk)
 
     # --- reads ---------------------------------------------------------------------------------
 
@@ -390,17 +422,10 @@ class DynamoDBVectorStore:
         top_k: int,
         active: Mapping[str, int],
     ) -> list[SearchHit]:
-        try:
-            return self._search(org_id=org_id, bot_id=bot_id, query=query, top_k=top_k, active=active)
-        finally:
-            metering.add("vector_bytes_read", self.bytes_read)
-
-    def _search(
-        self, *, org_id: str, bot_id: str, query: np.ndarray, top_k: int, active: Mapping[str, int]
-    ) -> list[SearchHit]:
         pk = tenant_pk(org_id, bot_id)
-        self.bytes_read = 0
+        self.bytes_read = self.items_read = 0
         self.last_search_path = "none"
+        self.last_cache_hit = False
         query = np.asarray(query, dtype=np.float32).ravel()
         if top_k <= 0 or not active:
             return []
@@ -413,7 +438,13 @@ class DynamoDBVectorStore:
                     return hits
         self.last_search_path = "exact"
         pool = top_k * max(1, self.int8_rerank)
-        candidates = self._exact_candidates(pk, query, pool, active)
+        wanted = live_pairs(active)
+        cached = self.matrix_cache.lookup(pk, wanted) if self.matrix_cache.max_bytes else None
+        if cached is not None:
+            self.last_cache_hit = True
+            candidates = _cached_candidates(*cached, query, pool)
+        else:
+            candidates = self._exact_candidates(pk, query, pool, active, wanted)
         if not any(c.approximate for c in candidates):
             candidates = candidates[:top_k]
         return self._hydrate(pk, query, candidates, top_k)
@@ -421,31 +452,38 @@ class DynamoDBVectorStore:
     # --- exact search --------------------------------------------------------------------------
 
     def _exact_candidates(
-        self, pk: str, query: np.ndarray, top_k: int, active: Mapping[str, int]
+        self, pk: str, query: np.ndarray, top_k: int, active: Mapping[str, int], wanted: frozenset
     ) -> list[_Candidate]:
+        """Read the live blocks page by page keeping the running top-k; cache the decoded matrix."""
         if len(active) <= PER_DOCUMENT_QUERY_MAX:
             prefixes = [f"v#{doc}#{gen}#" for doc, gen in sorted(active.items())]
         else:
             prefixes = ["v#"]
         best: list[_Candidate] = []
+        # Decoded blocks kept for the cache while they fit in its budget (None once they do not).
+        collected: list[tuple[tuple[str, int], np.ndarray, np.ndarray, bool]] | None = (
+            [] if self.matrix_cache.max_bytes else None
+        )
+        collected_bytes = 0
         for prefix in prefixes:
             for page in self._query(pk, prefix):
                 matrices: list[np.ndarray] = []
                 refs: list[tuple[str, int, np.ndarray, bool]] = []
                 for item in page:
-                    self.bytes_read += item_size(item)
+                    self._count_read(item)
                     document_id, generation = _parse_block_key(item["sk"]["S"])
                     # Skip stale or filtered-out generations before paying for decoding.
                     if active.get(document_id) != generation:
                         continue
                     block, ordinals = _decode_block(item)
-                    if block.shape[1] != query.shape[0]:
-                        raise ValueError(
-                            f"query has dimension {query.shape[0]} but stored vectors have {block.shape[1]}; "
-                            "was the bot indexed with another embedder?"
-                        )
+                    exact.check_dimension(query, block)
                     matrices.append(block)
                     refs.append((document_id, generation, ordinals, "s" in item))
+                    if collected is not None:
+                        collected.append(((document_id, generation), block, ordinals, "s" in item))
+                        collected_bytes += block.nbytes + ordinals.nbytes
+                        if collected_bytes > self.matrix_cache.max_bytes:
+                            collected = None
                 if not matrices:
                     continue
                 matrix = matrices[0] if len(matrices) == 1 else np.concatenate(matrices)
@@ -457,6 +495,8 @@ class DynamoDBVectorStore:
                     ordinal = int(ordinals[index - offsets[block_no]])
                     best.append(_Candidate(score, document_id, generation, ordinal, approximate))
                 best = _best(best, top_k)
+        if collected is not None:
+            self.matrix_cache.store(pk, assemble(wanted, collected, dim=query.shape[0]))
         return best
 
     def _hydrate(
@@ -467,7 +507,7 @@ class DynamoDBVectorStore:
         keys = {f"t#{c.document_id}#{c.generation}#{_ord(c.ordinal)}": c for c in candidates}
         texts: dict[str, dict[str, Any]] = {}
         for item in self._batch_get(pk, list(keys)):
-            self.bytes_read += item_size(item)
+            self._count_read(item)
             texts[item["sk"]["S"]] = item
         ranked: list[tuple[_Candidate, dict[str, Any]]] = []
         for sk, candidate in keys.items():
@@ -494,7 +534,7 @@ class DynamoDBVectorStore:
             manifests = []
             for page in self._query(pk, "m#"):
                 for item in page:
-                    self.bytes_read += item_size(item)
+                    self._count_read(item)
                     document_id, generation = _parse_block_key(item["sk"]["S"])
                     manifests.append((document_id, generation, int(item["n"]["N"])))
             cached = (now, manifests)
@@ -532,7 +572,7 @@ class DynamoDBVectorStore:
         candidates: list[tuple[_Candidate, dict[str, Any]]] = []
         for result in response.get("SearchResults", []):
             item = result["Item"]
-            self.bytes_read += item_size(item)
+            self._count_read(item)
             document_id, generation, ordinal = _parse_text_key(item["sk"]["S"])
             if active.get(document_id) != generation:
                 continue
@@ -545,6 +585,13 @@ class DynamoDBVectorStore:
         return [_hit(candidate, item) for candidate, item in candidates[:top_k]]
 
     # --- DynamoDB plumbing ---------------------------------------------------------------------
+
+    def _count_read(self, item: Mapping[str, Any]) -> None:
+        size = item_size(item)
+        self.bytes_read += size
+        self.items_read += 1
+        metering.add("vector_bytes_read", size)
+        metering.add("vector_items_read", 1)
 
     def _query(self, pk: str, prefix: str, *, keys_only: bool = False) -> Iterator[list[dict[str, Any]]]:
         """Yield the pages of ``pk = :pk AND begins_with(sk, :prefix)``, following LastEvaluatedKey."""
@@ -631,6 +678,19 @@ class DynamoDBVectorStore:
 
 
 # --- helpers -----------------------------------------------------------------------------------
+
+
+def _cached_candidates(
+    entry: LiveMatrix, mask: np.ndarray | None, query: np.ndarray, top_k: int
+) -> list[_Candidate]:
+    exact.check_dimension(query, entry.matrix)
+    indices, scores = exact.top_k(entry.matrix, query, top_k, mask)
+    candidates = []
+    for index, score in zip(indices.tolist(), scores.tolist(), strict=True):
+        document_id, generation = entry.segments[entry.segment_of_row[index]]
+        approximate = bool(entry.approximate[index]) if entry.approximate is not None else False
+        candidates.append(_Candidate(score, document_id, generation, int(entry.ordinals[index]), approximate))
+    return _best(candidates, top_k)
 
 
 def _hit(candidate: _Candidate, item: Mapping[str, Any]) -> SearchHit:

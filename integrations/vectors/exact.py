@@ -79,6 +79,15 @@ def top_k(
     return indices, cand_scores[order]
 
 
+def check_dimension(query: np.ndarray, matrix: np.ndarray) -> None:
+    """Raise a clear error when stored vectors and the query come from models of different sizes."""
+    if matrix.ndim == 2 and matrix.shape[0] and matrix.shape[1] != query.shape[0]:
+        raise ValueError(
+            f"query has dimension {query.shape[0]} but stored vectors have {matrix.shape[1]}; "
+            "was the bot indexed with another embedder?"
+        )
+
+
 def normalize_rows(matrix: np.ndarray) -> np.ndarray:
     """Return ``matrix`` as float32 with each row scaled to unit L2 norm (zero rows stay zero)."""
     matrix = np.asarray(matrix, dtype=np.float32)

@@ -15,7 +15,7 @@ def get_vector_store(name: str | None = None) -> VectorStore:
     if name == "database":
         from .database import DatabaseVectorStore
 
-        return DatabaseVectorStore()
+        return DatabaseVectorStore(cache_max_bytes=settings.VECTOR_CACHE_MAX_BYTES)
     if name == "dynamodb":
         from .dynamodb import DynamoDBVectorStore
 
@@ -25,5 +25,6 @@ def get_vector_store(name: str | None = None) -> VectorStore:
             endpoint_url=settings.AWS_ENDPOINT_URL,
             quantization=settings.DYNAMODB_VECTOR_QUANTIZATION,
             vector_index_threshold=settings.DYNAMODB_VECTOR_INDEX_THRESHOLD,
+            cache_max_bytes=settings.VECTOR_CACHE_MAX_BYTES,
         )
     raise ValueError(f"VECTOR_STORE must be 'database' or 'dynamodb', not {name!r}.")

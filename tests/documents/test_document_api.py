@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 from django.core.files.storage import default_storage
 
-from documents.models import Chunk, Document, StoredVector
+from documents.models import Chunk, Document
 from documents.retrieval import retrieve
 from documents.samples import build_pdf
+from integrations.models import ChunkVector
 from tenants.models import AuditEvent
 
 from . import malformed
@@ -44,7 +45,10 @@ def test_uploaded_pdf_becomes_ready_with_pages_chunks_and_vectors(bot, editor, u
     assert document.embedding_model == "fake-hash-384"
     assert document.storage_key.startswith(f"{bot.org_id}/{bot.pk}/{document.pk}/")
     assert default_storage.exists(document.storage_key)
-    assert StoredVector.objects.for_org(bot.org).filter(document=document).count() == document.chunk_count
+    assert (
+        ChunkVector.objects.filter(org_id=str(bot.org_id), document_id=str(document.pk)).count()
+        == document.chunk_count
+    )
 
     detail = client_for(editor).get(doc_url(bot, document.pk)).json()
     assert detail["status"] == "ready" and detail["progress"] == 1.0 and detail["page_count"] == 2
@@ -127,7 +131,7 @@ def test_malformed_file_ends_failed_with_a_reason_and_nothing_indexed(bot, edito
     assert document.error and reason.lower() in document.error.lower(), document.error
     assert document.active_generation is None
     assert Chunk.objects.for_org(bot.org).filter(document=document).count() == 0
-    assert StoredVector.objects.for_org(bot.org).filter(document=document).count() == 0
+    assert ChunkVector.objects.filter(org_id=str(bot.org_id), document_id=str(document.pk)).count() == 0
 
 
 def test_too_many_pages_fails_with_the_limit_in_the_reason(bot, editor, upload, settings):
@@ -158,7 +162,7 @@ def test_delete_removes_file_vectors_and_rows(
     assert not default_storage.exists(document.storage_key)
     assert not Document.objects.for_org(bot.org).filter(pk=document_id).exists()
     assert Chunk.objects.for_org(bot.org).count() == 0
-    assert StoredVector.objects.for_org(bot.org).count() == 0
+    assert ChunkVector.objects.filter(org_id=str(bot.org_id)).count() == 0
     assert retrieve(bot=bot, query="warranty") == []
     assert AuditEvent.objects.filter(action="document.deleted", target_id=document_id).exists()
 

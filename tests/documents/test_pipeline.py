@@ -11,10 +11,11 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from documents.models import Chunk, Document, StoredVector
+from documents.models import Chunk, Document
 from documents.retrieval import retrieve
 from documents.services import document_process, document_upload, documents_sweep_stuck
 from integrations.embeddings.fake import FakeEmbedder
+from integrations.models import ChunkVector
 from integrations.vectors.factory import get_vector_store
 
 pytestmark = pytest.mark.django_db
@@ -65,7 +66,9 @@ def test_reindex_is_atomic_for_readers_and_drops_the_old_generation(bot, editor)
         map(str, Chunk.objects.for_org(bot.org).filter(document=document).values_list("pk", flat=True))
     )
     assert live.isdisjoint(old_chunks)
-    assert StoredVector.objects.for_org(bot.org).filter(document=document).count() == len(live)
+    assert ChunkVector.objects.filter(org_id=str(bot.org_id), document_id=str(document.pk)).count() == len(
+        live
+    )
     assert {p.chunk_id for p in retrieve(bot=bot, query="refunds issued days")} <= live
 
 
@@ -82,7 +85,9 @@ def test_failed_reindex_keeps_the_previous_version_searchable(bot, editor):
     assert [p.chunk_id for p in retrieve(bot=bot, query="refunds issued days")] == before
     # The half-written generation 2 left nothing behind.
     assert not Chunk.objects.for_org(bot.org).filter(document=document, generation=2).exists()
-    assert not StoredVector.objects.for_org(bot.org).filter(document=document, generation=2).exists()
+    assert not ChunkVector.objects.filter(
+        org_id=str(bot.org_id), document_id=str(document.pk), generation=2
+    ).exists()
 
 
 def test_first_index_failure_leaves_nothing_searchable(bot, editor):
@@ -127,7 +132,9 @@ def test_a_model_change_hides_stale_vectors_and_forces_a_reindex(
 
 def test_vectors_are_unit_length_float32_bytes(bot, editor):
     document = _upload(bot, editor)
-    blob = StoredVector.objects.for_org(bot.org).filter(document=document).values_list("vector", flat=True)[0]
+    blob = ChunkVector.objects.filter(org_id=str(bot.org_id), document_id=str(document.pk)).values_list(
+        "vector", flat=True
+    )[0]
     vector = np.frombuffer(bytes(blob), dtype="<f4")
     assert vector.shape == (384,)
     assert abs(float(np.linalg.norm(vector)) - 1.0) < 1e-5

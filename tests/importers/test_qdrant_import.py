@@ -13,7 +13,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from qdrant_client import QdrantClient, models
 
-from documents.models import Chunk, Document, StoredVector
+from documents.models import Chunk, Document
 from documents.retrieval import retrieve
 from documents.services import document_process, document_upload
 from importers.mapping import load_mapping
@@ -23,6 +23,7 @@ from importers.qdrant_source import QdrantSource
 from importers.records import RecordIndex
 from integrations.embeddings import get_embedder
 from integrations.embeddings.fake import FakeEmbedder
+from integrations.models import ChunkVector
 from integrations.vectors.factory import get_vector_store
 from tests.factories import make_bot, make_org, make_user
 
@@ -164,7 +165,7 @@ def test_a_collection_from_the_current_embedder_imports_without_reembedding(
         assert document.embedding_model == embedder.name and document.chunk_count == len(texts)
         chunks = Chunk.objects.for_org(bot.org).filter(document=document).order_by("ordinal")
         assert [c.text for c in chunks] == texts  # only the live generation is left, in the source's order
-        stored = StoredVector.objects.for_org(bot.org).filter(document=document).order_by("ordinal")
+        stored = ChunkVector.objects.filter(document_id=str(document.pk)).order_by("ordinal")
         matrix = np.stack([np.frombuffer(bytes(v.vector), dtype="<f4") for v in stored])
         assert np.allclose(matrix, embedder.embed(texts), atol=1e-5)
     # The document that existed only in Qdrant was created from its passages, stored like an upload.
@@ -253,7 +254,7 @@ def test_vectors_from_another_model_are_detected_and_reembed_fixes_it(imported, 
     report = json.loads((tmp_path / "reembedded.json").read_text())
     assert report["failed"] == 0 and report["info"]["reembed"] is True
     document = imported["documents"]["doc-warranty"]
-    stored = StoredVector.objects.for_org(document.org).filter(document=document).order_by("ordinal")
+    stored = ChunkVector.objects.filter(document_id=str(document.pk)).order_by("ordinal")
     matrix = np.stack([np.frombuffer(bytes(v.vector), dtype="<f4") for v in stored])
     assert np.allclose(matrix, get_embedder().embed(PASSAGES["doc-warranty"]), atol=1e-5)
 
@@ -300,7 +301,7 @@ def test_named_vectors_in_a_dot_product_collection(imported, tmp_path):
     report = json.loads((tmp_path / "r.json").read_text())
     assert report["failed"] == 0 and report["info"]["collection"]["distance"] == "Dot"
     document = imported["documents"]["doc-warranty"]
-    stored = StoredVector.objects.for_org(document.org).filter(document=document).order_by("ordinal")
+    stored = ChunkVector.objects.filter(document_id=str(document.pk)).order_by("ordinal")
     matrix = np.stack([np.frombuffer(bytes(v.vector), dtype="<f4") for v in stored])
     assert np.allclose(np.linalg.norm(matrix, axis=1), 1.0, atol=1e-5)
 
@@ -395,8 +396,8 @@ def test_a_run_killed_half_way_is_completed_by_the_next_run(imported, tmp_path):
         assert document.status == "ready"
         live = Chunk.objects.for_org(document.org_id).filter(document=document)
         assert set(live.values_list("generation", flat=True)) == {document.active_generation}  # no leftovers
-        assert StoredVector.objects.for_org(document.org_id).filter(document=document).count() == live.count()
-    assert Chunk.all_orgs.count() == StoredVector.all_orgs.count() == 7
+        assert ChunkVector.objects.filter(document_id=str(document.pk)).count() == live.count()
+    assert Chunk.all_orgs.count() == ChunkVector.objects.count() == 7
 
 
 def test_missing_bots_are_reported_and_the_rest_imports(imported, tmp_path):

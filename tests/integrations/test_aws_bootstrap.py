@@ -1,4 +1,5 @@
-"""AWS bootstrap against moto: creates, converges, reports drift, never touches a foreign table."""
+"""AWS bootstrap against moto (the vector index against botocore's Stubber): creates, converges,
+reports drift, never touches a foreign table."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.stub import Stubber
 from django.core.management import CommandError, call_command
 from moto import mock_aws
 
@@ -18,6 +20,7 @@ from integrations.aws_bootstrap import (
     bootstrap,
     format_actions,
 )
+from integrations.vectors.dynamodb import VECTOR_INDEX_NAME, table_definition, vector_index_definition
 
 REGION = "eu-west-1"
 BUCKET = "botwright-test-documents"
@@ -372,3 +375,149 @@ def test_point_in_time_recovery_is_turned_on_for_an_existing_table(aws) -> None:
 
     assert table_status(actions, "point-in-time recovery") == "updated"
     assert "DISABLED -> ENABLED" in next(a.detail for a in actions if a.what == "point-in-time recovery")
+
+
+# -- the vector index (moto does not implement it: botocore's Stubber checks the requests against the
+#    real service model) ---------------------------------------------------------------------------
+
+DIM = 384
+
+
+@pytest.fixture
+def stubbed_ddb(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, Stubber]]:
+    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}.items():
+        monkeypatch.setenv(name, value)
+    client = boto3.client("dynamodb", region_name=REGION)
+    with Stubber(client) as stubber:
+        yield client, stubber
+        stubber.assert_no_pending_responses()
+
+
+def _described(*, indexes: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    table: dict[str, Any] = {
+        "TableName": TABLE,
+        "TableStatus": "ACTIVE",
+        "KeySchema": [
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
+        "AttributeDefinitions": [
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+        "BillingModeSummary": {"BillingMode": "PAY_PER_REQUEST"},
+    }
+    if indexes is not None:
+        table["VectorIndexes"] = indexes
+    return {"Table": table}
+
+
+def _table_only(client: Any, **overrides: Any) -> list[Action]:
+    kwargs: dict[str, Any] = {
+        "s3_client": None,
+        "dynamodb_client": client,
+        "bucket": "",
+        "table": TABLE,
+        "cors_origins": [],
+        "region": REGION,
+        "dry_run": False,
+    }
+    return bootstrap(**{**kwargs, **overrides})
+
+
+def test_a_new_table_is_created_from_the_one_definition_with_its_vector_index(stubbed_ddb) -> None:
+    client, stubber = stubbed_ddb
+    stubber.add_client_error("describe_table", "ResourceNotFoundException")
+    # The exact request the store's own create_table sends: the definition exists once.
+    stubber.add_response(
+        "create_table",
+        {"TableDescription": {"TableName": TABLE}},
+        table_definition(TABLE, vector_index_dim=DIM),
+    )
+    stubber.add_response("describe_table", _described(indexes=[vector_index_definition(DIM)]))
+
+    actions = _table_only(client, vector_index_dim=DIM)
+
+    assert table_status(actions, "table") == "created"
+    assert f"vector index {VECTOR_INDEX_NAME} (384-d)" in actions[0].detail
+    definition = table_definition(TABLE, vector_index_dim=DIM)
+    assert {a["AttributeName"] for a in definition["AttributeDefinitions"]} == {"pk", "sk", "vp", "dg"}
+
+
+def test_an_existing_table_without_the_index_gets_it_added(stubbed_ddb) -> None:
+    client, stubber = stubbed_ddb
+    stubber.add_response("describe_table", _described())
+    stubber.add_response(
+        "update_table",
+        {"TableDescription": {"TableName": TABLE}},
+        {
+            "TableName": TABLE,
+            "AttributeDefinitions": [
+                {"AttributeName": name, "AttributeType": "S"} for name in ("pk", "sk", "vp", "dg")
+            ],
+            "VectorIndexUpdates": [{"Create": vector_index_definition(DIM)}],
+        },
+    )
+
+    actions = _table_only(client, vector_index_dim=DIM)
+
+    assert table_status(actions, "vector index") == "created"
+    assert "DYNAMODB_VECTOR_INDEX_THRESHOLD" in next(a.detail for a in actions if a.what == "vector index")
+
+
+def test_a_matching_index_is_ok_and_a_dry_run_only_reports_a_missing_one(stubbed_ddb) -> None:
+    client, stubber = stubbed_ddb
+    live = {**vector_index_definition(DIM), "IndexStatus": "ACTIVE", "ItemCount": 10}
+    stubber.add_response("describe_table", _described(indexes=[live]))
+    assert table_status(_table_only(client, vector_index_dim=DIM), "vector index") == "ok"
+
+    stubber.add_response("describe_table", _described())  # no update_table expected
+    actions = _table_only(client, vector_index_dim=DIM, dry_run=True)
+    assert table_status(actions, "vector index") == "would create"
+
+
+def test_an_index_of_another_dimension_is_an_error_and_left_alone(stubbed_ddb) -> None:
+    client, stubber = stubbed_ddb
+    stubber.add_response("describe_table", _described(indexes=[vector_index_definition(768)]))
+
+    actions = _table_only(client, vector_index_dim=DIM)
+
+    assert table_status(actions, "vector index") == "error"
+    assert "Dimensions" in next(a.detail for a in actions if a.what == "vector index")
+
+
+def test_without_a_dimension_the_index_is_not_checked(stubbed_ddb) -> None:
+    client, stubber = stubbed_ddb
+    stubber.add_response("describe_table", _described())
+
+    actions = _table_only(client)
+
+    assert ("dynamodb:" + TABLE, "vector index") not in statuses(actions)
+
+
+@pytest.mark.parametrize(
+    ("threshold", "flags", "expected_dim"),
+    [
+        (None, [], None),
+        (1000, [], DIM),
+        (1000, ["--no-vector-index"], None),
+        (None, ["--vector-index"], DIM),
+    ],
+)
+def test_command_creates_the_index_when_the_threshold_is_set_or_asked(
+    aws_settings, monkeypatch, threshold, flags, expected_dim
+) -> None:
+    from integrations.management.commands import bootstrap_aws
+
+    aws_settings.DYNAMODB_VECTOR_INDEX_THRESHOLD = threshold
+    aws_settings.EMBEDDER = "fake"  # its dimension is 384 too; the index must match the embedder
+    seen: dict[str, Any] = {}
+
+    def fake_bootstrap(**kwargs: Any) -> list[Action]:
+        seen.update(kwargs)
+        return [Action(f"dynamodb:{TABLE}", "table", "ok")]
+
+    monkeypatch.setattr(bootstrap_aws, "bootstrap", fake_bootstrap)
+    call_command("bootstrap_aws", *flags, stdout=io.StringIO())
+
+    assert seen["vector_index_dim"] == expected_dim

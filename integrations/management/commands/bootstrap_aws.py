@@ -1,13 +1,16 @@
-"""`manage.py bootstrap_aws [--dry-run] [--point-in-time-recovery] [--skip-table]`.
+"""`manage.py bootstrap_aws [--dry-run] [--point-in-time-recovery] [--skip-table] [--[no-]vector-index]`.
 
 Creates or corrects the S3 bucket (AWS_STORAGE_BUCKET_NAME), the analytics feed's prefix and
 lifecycle rule (ANALYTICS_BUCKET, ANALYTICS_PREFIX, ANALYTICS_RETENTION_DAYS) and the DynamoDB
 vectors table (DYNAMODB_VECTORS_TABLE) in AWS_REGION, through AWS_ENDPOINT_URL when set (LocalStack, MinIO).
-Safe to re-run; exits non-zero when any check ends in an error.
+The table's native vector index is created when DYNAMODB_VECTOR_INDEX_THRESHOLD is set (the searches
+that need it) or with --vector-index; --no-vector-index leaves it out. Its dimension is the configured
+embedder's. Safe to re-run; exits non-zero when any check ends in an error.
 """
 
 from __future__ import annotations
 
+import argparse
 from typing import Any
 
 import boto3
@@ -33,6 +36,12 @@ class Command(BaseCommand):
             action="store_true",
             help="Leave DynamoDB alone (when VECTOR_STORE is the database).",
         )
+        parser.add_argument(
+            "--vector-index",
+            action=argparse.BooleanOptionalAction,
+            default=None,
+            help="Create the native vector index (default: when DYNAMODB_VECTOR_INDEX_THRESHOLD is set).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         bucket = getattr(settings, "AWS_STORAGE_BUCKET_NAME", "") or ""
@@ -46,6 +55,14 @@ class Command(BaseCommand):
             raise CommandError("No AWS region: set AWS_REGION.")
         # Emulators behind a custom endpoint rarely support virtual-hosted bucket addressing.
         s3_config = Config(s3={"addressing_style": "path"}) if endpoint_url else None
+        vector_index = options["vector_index"]
+        if vector_index is None:
+            vector_index = settings.DYNAMODB_VECTOR_INDEX_THRESHOLD is not None
+        vector_index_dim = None
+        if vector_index and table:
+            from integrations.embeddings import get_embedder
+
+            vector_index_dim = get_embedder().dim  # the index holds this embedder's vectors
         actions = bootstrap(
             s3_client=session.client("s3", endpoint_url=endpoint_url, config=s3_config),
             dynamodb_client=session.client("dynamodb", endpoint_url=endpoint_url),
@@ -55,6 +72,7 @@ class Command(BaseCommand):
             region=region,
             dry_run=options["dry_run"],
             point_in_time_recovery=options["point_in_time_recovery"],
+            vector_index_dim=vector_index_dim,
             analytics_bucket=getattr(settings, "ANALYTICS_BUCKET", "") or "",
             analytics_prefix=getattr(settings, "ANALYTICS_PREFIX", "") or "",
             analytics_retention_days=getattr(settings, "ANALYTICS_RETENTION_DAYS", 0) or 0,
