@@ -9,7 +9,7 @@ folder (``bench._django``), with the real all-MiniLM-L6-v2 embedder and the data
   upserts, progress updates and the activation transaction;
 - baseline: chunks / wall time of one ``embedder.embed(texts)`` call on exactly the strings the pipeline
   embedded (read back from the document's ``Chunk`` rows through the pipeline's own
-  ``_embedding_text``, and checked against what the embedder actually received), same embedder and
+  ``embedding_text``, and checked against what the embedder actually received), same embedder and
   batch size.
 
 The model is loaded (and a 2-page document ingested) before timing, so neither side pays imports. The

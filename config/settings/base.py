@@ -89,10 +89,19 @@ DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / '
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-    # WAL lets the background ingest thread write while requests read; NORMAL sync is safe with WAL
-    # (a power cut can lose the last commits, never corrupt) and saves an fsync per commit.
+    # SQLite takes one writer at a time; these options make a second writer wait its turn instead of
+    # failing with "database is locked":
+    # - transaction_mode IMMEDIATE: every transaction takes the write lock when it begins. SQLite's
+    #   default (DEFERRED) upgrades a read to a write mid-transaction, and that upgrade fails at once,
+    #   without waiting, when another connection wrote meanwhile.
+    # - timeout (the busy timeout, seconds): how long a writer waits for the lock before giving up.
+    #   Document processing retries what still fails after that (DOCUMENT_RETRY_*).
+    # - WAL lets readers read while one connection writes; NORMAL sync is safe with WAL (a power cut
+    #   can lose the last commits, never corrupt) and saves an fsync per commit.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        timeout=20, init_command="PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+        transaction_mode="IMMEDIATE",
+        timeout=env.float("SQLITE_BUSY_TIMEOUT_S", default=20.0),
+        init_command="PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     )
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -238,6 +247,17 @@ DOCUMENT_EXTRACT_TIMEOUT_S = env.float("DOCUMENT_EXTRACT_TIMEOUT_S", default=120
 DOCUMENT_PROCESSING = env.str("DOCUMENT_PROCESSING", default="thread")  # sync | thread | zappa
 DOCUMENT_STUCK_AFTER_S = env.int("DOCUMENT_STUCK_AFTER_S", default=900)
 DOCUMENT_MAX_ATTEMPTS = env.int("DOCUMENT_MAX_ATTEMPTS", default=3)
+# Transient errors (a locked or unreachable database, storage or vector store, a throttled provider)
+# are retried this many times per step, waiting BACKOFF_S, then twice as long each time (with jitter,
+# at most 30 s); a document that still cannot be processed goes back to pending, never to failed.
+DOCUMENT_RETRY_ATTEMPTS = env.int("DOCUMENT_RETRY_ATTEMPTS", default=5)
+DOCUMENT_RETRY_BACKOFF_S = env.float("DOCUMENT_RETRY_BACKOFF_S", default=0.5)
+# The local worker (DOCUMENT_PROCESSING=thread): this many threads, taking documents in turn per org,
+# then per bot; files of at least DOCUMENT_LARGE_BYTES may occupy all threads but one, so small files
+# never wait behind large ones. It runs the stuck-document sweep at start-up and every SWEEP_INTERVAL_S.
+DOCUMENT_WORKERS = env.int("DOCUMENT_WORKERS", default=2)
+DOCUMENT_LARGE_BYTES = env.int("DOCUMENT_LARGE_BYTES", default=1024 * 1024)
+DOCUMENT_SWEEP_INTERVAL_S = env.float("DOCUMENT_SWEEP_INTERVAL_S", default=300.0)
 DIRECT_UPLOAD_MAX_BYTES = env.int("DIRECT_UPLOAD_MAX_BYTES", default=200 * 1024 * 1024)
 # Django's own request-size guard: a little above the upload limit so the API can answer 413 itself.
 DATA_UPLOAD_MAX_MEMORY_SIZE = DOCUMENT_MAX_UPLOAD_BYTES + 1024 * 1024
@@ -257,7 +277,9 @@ PUBLIC_CHAT_RATE_BOT = env.str("PUBLIC_CHAT_RATE_BOT", default="300/minute")
 MEMBER_CHAT_RATE = env.str("MEMBER_CHAT_RATE", default="60/minute")
 API_KEY_CHAT_RATE = env.str("API_KEY_CHAT_RATE", default="120/minute")
 
-# --- Caches (rate limits, per-process vector matrices) ---------------------------------------
+# --- Caches (rate limits) --------------------------------------------------------------------
+# The database cache is shared by every process and Lambda container, which rate limits need; its
+# table is created by a migration (integrations/migrations), so `migrate` alone prepares it.
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.db.DatabaseCache",
