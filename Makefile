@@ -24,7 +24,6 @@ install: $(VENV)/.installed
 
 migrate: install
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py createcachetable
 
 seed: migrate
 	$(PY) manage.py seed_demo

@@ -80,5 +80,8 @@ def bot_update(*, bot: Bot, user: Any, data: dict[str, Any]) -> Bot:
 
 @transaction.atomic
 def bot_delete(*, bot: Bot, user: Any) -> None:
+    # Locked first, so uploads and processing runs writing rows that point at the bot wait for the
+    # deletion to commit (and then fail cleanly) instead of breaking the cascade half-way.
+    list(Bot.objects.for_org(bot.org_id).select_for_update().filter(pk=bot.pk))
     audit_record(actor=user, action="bot.deleted", target=bot, org=bot.org, changes={"name": bot.name})
     bot.delete()

@@ -40,6 +40,8 @@ def org_delete(*, org: Organization, user: Any) -> None:
     """Delete the org and everything in it. Apps keeping data outside the database (files, vectors)
     subscribe to the deletion (Django's `post_delete` for the org and for each of its bots) and
     remove it after this transaction commits; tenants knows nothing of them."""
+    # Locked first, so writes of rows that point at the org wait for the deletion to commit.
+    list(Organization.objects.select_for_update().filter(pk=org.pk))
     audit_record(actor=user, action="org.deleted", target=org, org=org, changes={"name": org.name})
     org.delete()
 

@@ -58,6 +58,10 @@ def bot_reindex(*, bot: Bot, user: Any) -> int:
 
 @transaction.atomic
 def document_delete(*, document: Document, user: Any, store: VectorStore | None = None) -> None:
+    # Lock the row first: a processing run committing chunks or vectors must check them against the
+    # row (a foreign key), so it waits until the deletion commits and then fails cleanly, instead of
+    # slipping rows in between the cascade's reading of the chunks and the document's removal.
+    list(Document.objects.for_org(document.org_id).select_for_update().filter(pk=document.pk))
     audit_record(
         actor=user,
         action="document.deleted",

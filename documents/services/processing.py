@@ -158,6 +158,10 @@ def _index_new_generation(
             )
             reason = f"Waiting to retry: {describe(exc)}. Processing resumes automatically."
             return _settle(document, generation, store, status=DocumentStatus.PENDING, reason=reason)
+        if not _retry(lambda: _still_exists(document), "check document"):
+            # Deleted while we worked (our rows then fail their foreign key): nothing to report.
+            _drop_generation_quietly(document, generation, store)
+            return None
         logger.exception("document processing failed", extra={"document_id": str(document.pk)})
         reason = (
             f"Processing failed because of an unexpected error ({type(exc).__name__}: {str(exc)[:300]}). "
@@ -167,6 +171,10 @@ def _index_new_generation(
 
 
 # --- Steps -----------------------------------------------------------------------------------
+
+
+def _still_exists(document: Document) -> bool:
+    return Document.objects.for_org(document.org_id).filter(pk=document.pk).exists()
 
 
 def _claim(document_id: str, org_id: str, *, require_pending: bool) -> tuple[Document, int] | None:

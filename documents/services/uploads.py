@@ -15,7 +15,7 @@ from django.utils import timezone
 from bots.models import Bot
 from integrations import storage
 from tenants.audit import audit_record
-from tenants.errors import InvalidInput, TooLarge
+from tenants.errors import Conflict, InvalidInput, TooLarge
 from tenants.errors import UnsupportedType as UnsupportedTypeError
 
 from ..extract import EmptyDocument, ExtractionError, UnsupportedType, sniff_type
@@ -72,10 +72,35 @@ def document_upload(
         raise TooLarge(f"The file is {_mb(len(data))}; the limit is {_mb(limit)}.", field="file")
     kind, failure = _sniff_or_raise(data, filename)
     sha256 = hashlib.sha256(data).hexdigest()
-    existing = _existing_by_hash(bot, sha256)
-    if existing is not None:
-        return existing, False
+    # The unique (bot, sha256) constraint decides concurrent uploads of the same bytes; a loser
+    # returns the winner's document. Tried again when the winner was deleted before we could read it.
+    for _ in range(3):
+        existing = _existing_by_hash(bot, sha256)
+        if existing is not None:
+            return existing, False
+        document = _create_uploaded(
+            bot=bot,
+            user=user,
+            data=data,
+            filename=filename,
+            title=title,
+            kind=kind,
+            failure=failure,
+            sha256=sha256,
+        )
+        if document is not None:
+            break
+    else:
+        raise Conflict("The same file is being uploaded and deleted at the same time; upload it again.")
+    if enqueue and not failure:
+        enqueue_after_commit(document)
+    return document, True
 
+
+def _create_uploaded(
+    *, bot: Bot, user: Any, data: bytes, filename: str, title: str, kind: str, failure: str, sha256: str
+) -> Document | None:
+    """Store the file and create its document; None when the same bytes won a concurrent race."""
     document_id = uuid.uuid4()
     key = storage.document_key(org_id=bot.org_id, bot_id=bot.pk, document_id=document_id, filename=filename)
     storage.save(key, data)
@@ -103,15 +128,9 @@ def document_upload(
                 changes={"filename": filename, "bytes": len(data)},
             )
     except IntegrityError:
-        # The same bytes won a concurrent upload race: keep theirs, drop our copy.
-        storage.delete(key)
-        existing = _existing_by_hash(bot, sha256)
-        if existing is None:
-            raise
-        return existing, False
-    if enqueue and not failure:
-        enqueue_after_commit(document)
-    return document, True
+        storage.delete(key)  # our copy of bytes another upload already stored
+        return None
+    return document
 
 
 def document_upload_start(
