@@ -177,6 +177,41 @@ def fairness(seconds_per_text: str = "0.01") -> dict:
     }
 
 
+def restart() -> dict:
+    """A server starts on a database where a stopped one left work: documents stuck in `processing`
+    and documents still `pending`. Later, one more document gets stuck while the server runs."""
+    seed_stuck("2")
+    user, org = _tenant("left")
+    bot = bot_create(org=org, user=user, name="Left bot")
+    for i in range(2):
+        document_upload(
+            bot=bot, user=user, data=_paragraphs(f"left {i}", 10), filename=f"left-{i}.md", enqueue=False
+        )
+
+    import config.wsgi  # noqa: F401  (what runserver and gunicorn load: it starts the local worker)
+    from documents import tasks
+
+    assert tasks._worker is not None, "the server did not start its worker"
+    _wait_until_settled(60)
+    at_start = report()["documents"]
+
+    late, _ = document_upload(
+        bot=bot, user=user, data=_paragraphs("late", 10), filename="late.md", enqueue=False
+    )
+    Document.objects.for_org(org).filter(pk=late.pk).update(
+        status="processing", attempts=1, processing_started_at=timezone.now() - timedelta(hours=2)
+    )
+    _wait_until_settled(60)
+    tasks.stop_local_worker()
+    return {"at_start": at_start, "later": report()["documents"]}
+
+
+def _wait_until_settled(timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while Document.all_orgs.exclude(status__in=["ready", "failed"]).exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+
 def worker_and_command(count: str = "8") -> dict:
     """The local worker and a `process_documents` run write to one SQLite file at the same time."""
     import subprocess

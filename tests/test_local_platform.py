@@ -124,6 +124,17 @@ def test_process_documents_command_processes_inline_in_thread_mode(sqlite_platfo
     assert [d["status"] for d in sqlite_platform.scenario("report")["documents"]] == ["ready", "ready"]
 
 
+def test_a_starting_server_recovers_work_left_behind_and_keeps_sweeping(sqlite_platform):
+    sqlite_platform.manage("migrate", "--noinput")
+    result = sqlite_platform.scenario(
+        "restart", DOCUMENT_PROCESSING="thread", DOCUMENT_SWEEP_INTERVAL_S="0.5", DOCUMENT_STUCK_AFTER_S="60"
+    )
+    # Stuck and pending documents of the stopped server, processed by the new one's worker at start-up.
+    assert [d["status"] for d in result["at_start"]] == ["ready"] * 4, result["at_start"]
+    # A document that got stuck later was found by the periodic sweep.
+    assert [d["status"] for d in result["later"]] == ["ready"] * 5, result["later"]
+
+
 def test_local_worker_and_a_second_writer_lose_no_document_to_sqlite_locks(sqlite_platform):
     # The worker's threads and a `process_documents` run claim, write and finish documents in one
     # SQLite file at once. Retries are off here so that this checks the transaction mode alone: with
