@@ -10,17 +10,14 @@ import random
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-import boto3
 import pytest
 from django.core.files.storage import default_storage
 from django.db import connection
 from django.db.models import F
-from moto import mock_aws
 
 from documents.models import Chunk, Document, StoredVector
 from documents.services import document_delete, document_upload
 from integrations.vectors import factory
-from integrations.vectors.dynamodb import create_table
 from tests.factories import make_bot
 
 BOTS = 5
@@ -39,27 +36,11 @@ def _content(bot_n: int, n: int) -> bytes:
 
 
 @pytest.fixture(params=["database", "dynamodb"])
-def vector_store(request, settings, monkeypatch):
-    if request.param == "database":
-        factory.get_vector_store.cache_clear()
-        yield factory.get_vector_store()
-        factory.get_vector_store.cache_clear()
-        return
-    for key, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(key, value)
-    with mock_aws():
-        create_table(boto3.client("dynamodb", region_name="us-east-1"), "botwright-concurrency")
-        settings.VECTOR_STORE = "dynamodb"
-        settings.DYNAMODB_VECTORS_TABLE = "botwright-concurrency"
-        settings.AWS_REGION = "us-east-1"
-        factory.get_vector_store.cache_clear()
-        yield factory.get_vector_store()
-        factory.get_vector_store.cache_clear()
+def vector_store(request):
+    if request.param == "dynamodb":
+        return request.getfixturevalue("dynamodb_store")
+    factory.get_vector_store.cache_clear()
+    return factory.get_vector_store()
 
 
 @pytest.mark.django_db(transaction=True)
