@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
 from .models import User
+from .services import user_unlink_identity
 
 
 @admin.register(User)
@@ -18,3 +19,11 @@ class UserAdmin(BaseUserAdmin):
         ("Dates", {"fields": ["last_login", "date_joined"]}),
     ]
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "password1", "password2"]})]
+    actions = ["unlink_identity"]
+
+    @admin.action(description="Unlink sign-in identity (the next verified sign-in links afresh)")
+    def unlink_identity(self, request, queryset):
+        users = list(queryset.exclude(external_id=None))
+        for user in users:
+            user_unlink_identity(user=user, actor=request.user)
+        self.message_user(request, f"Unlinked {len(users)} account(s) from their sign-in identity.")

@@ -1,11 +1,13 @@
 """DRF authentication with Cognito JWTs: `Authorization: Bearer <access or ID token>`.
 
-Only bearer tokens shaped like a JWT (three dot-separated parts) are claimed; any other bearer
-credential (the chat API's `bw_…` keys) is left to the next authenticator. Nothing is fetched per
+Only bearer tokens shaped like a JWT (three dot-separated parts, the first a base64url JSON header)
+are claimed; any other bearer credential (the chat API's `bw_…` keys) is left to the next
+authenticator. Nothing is fetched per
 request beyond the cached JWKS — in particular the userinfo endpoint is never called.
 
 Mapping claims to a user:
-- ID token: `accounts.services.user_sync_from_claims` (create/update by `sub`, link by email).
+- ID token: `accounts.services.user_sync_from_claims` (found by `sub`; created, or linked to an
+  unbound account, by verified email only).
 - access token: it carries no email, so the user is looked up by `sub` only; a user who never
   signed in with an ID token (or the hosted UI) gets a 401 saying so.
 """
@@ -14,14 +16,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import jwt
 from django.contrib.auth import get_user_model
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.request import Request
 
-from chat.keys import API_KEY_PREFIX
+from tenants.errors import ApplicationError
 
-from .cognito import CognitoVerifier, InvalidToken, claims_display_name, claims_email_unverified, get_verifier
+from .cognito import CognitoVerifier, InvalidToken, claims_display_name, claims_email_verified, get_verifier
 
 
 def _bearer_jwt(request: Request) -> str | None:
@@ -33,7 +36,12 @@ def _bearer_jwt(request: Request) -> str | None:
         token = parts[1].decode("ascii")
     except UnicodeDecodeError:
         return None
-    if token.startswith(API_KEY_PREFIX) or token.count(".") != 2:
+    if token.count(".") != 2:
+        return None
+    try:
+        # A JWT's first part is a JSON object; API keys and other opaque tokens are not.
+        jwt.get_unverified_header(token)
+    except jwt.PyJWTError:
         return None
     return token
 
@@ -80,14 +88,15 @@ class CognitoJWTAuthentication(BaseAuthentication):
                     "then access tokens are accepted."
                 )
             return user
-        if claims_email_unverified(claims):
-            raise exceptions.AuthenticationFailed("Email address is not verified with the identity provider.")
         # Imported here: services pull in tenant models, and DRF imports authenticators at start-up.
         from .services import user_sync_from_claims
 
         try:
             return user_sync_from_claims(
-                sub=sub, email=claims.get("email") or "", name=claims_display_name(claims)
+                sub=sub,
+                email=claims.get("email") or "",
+                email_verified=claims_email_verified(claims),
+                name=claims_display_name(claims),
             )
-        except ValueError as exc:
-            raise exceptions.AuthenticationFailed(str(exc))
+        except ApplicationError as exc:
+            raise exceptions.AuthenticationFailed(exc.message, code=exc.code)

@@ -247,10 +247,12 @@ def get_verifier() -> CognitoVerifier | None:
 # -- helpers shared by the API authenticator, the OIDC backend and settings --------------------
 
 
-def claims_email_unverified(claims: dict[str, Any]) -> bool:
-    """True when the IdP says the email is NOT verified; linking such an address to an existing
-    account would let anyone claim it. (Cognito sends a bool; some older pools send a string.)"""
-    return claims.get("email_verified") in (False, "false", "False")
+def claims_email_verified(claims: dict[str, Any]) -> bool:
+    """True only when the IdP asserts the email is verified: boolean true or the exact string
+    "true" (older pools send strings). A missing claim, "True", "FALSE" or 1 is not verified:
+    linking an unverified address to an account would let anyone claim that account."""
+    value = claims.get("email_verified")
+    return value is True or value == "true"
 
 
 def claims_display_name(claims: dict[str, Any]) -> str:

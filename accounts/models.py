@@ -1,4 +1,9 @@
-"""Users: email is the login identifier; `external_id` holds the identity provider's `sub` (Cognito)."""
+"""Users: email is the login identifier; `external_id` holds the identity provider's `sub` (Cognito).
+
+The email is stored in its canonical form (`tenants.emails.canonical_email`: lower-case ASCII,
+IDNA domain) and only ever compared exactly, so two spellings of one address are one account and a
+look-alike address is never mistaken for another.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,9 @@ from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, Permis
 from django.db import models
 from django.utils import timezone
 
+from tenants.emails import canonical_email, canonical_email_or_none
+from tenants.models import CanonicalEmailMixin
+
 
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
@@ -15,7 +23,7 @@ class UserManager(BaseUserManager["User"]):
     def create_user(self, email: str, password: str | None = None, **extra) -> User:
         if not email:
             raise ValueError("A user needs an email address.")
-        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user = self.model(email=canonical_email(email), **extra)
         user.set_password(password) if password else user.set_unusable_password()
         user.save(using=self._db)
         return user
@@ -24,8 +32,15 @@ class UserManager(BaseUserManager["User"]):
         extra.update(is_staff=True, is_superuser=True)
         return self.create_user(email, password, **extra)
 
+    def get_by_natural_key(self, username: str | None) -> User:
+        # Password login (admin, HTTP Basic) compares the canonical form exactly, like every lookup.
+        canonical = canonical_email_or_none(username or "")
+        if canonical is None:
+            raise self.model.DoesNotExist(f"No user with the email {username!r}.")
+        return self.get(email=canonical)
 
-class User(AbstractBaseUser, PermissionsMixin):
+
+class User(CanonicalEmailMixin, AbstractBaseUser, PermissionsMixin):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     email = models.EmailField(unique=True)
     name = models.CharField(max_length=200, blank=True)

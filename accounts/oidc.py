@@ -10,15 +10,19 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from django.core.exceptions import SuspiciousOperation
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, SuspiciousOperation
 from django.http import HttpRequest
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
+
+from tenants.emails import canonical_email_or_none
+from tenants.errors import ApplicationError
 
 from .cognito import (
     CognitoVerifier,
     InvalidToken,
     claims_display_name,
-    claims_email_unverified,
+    claims_email_verified,
     get_verifier,
     hosted_ui_base_url,
     oidc_settings_from_env,
@@ -41,7 +45,7 @@ def cognito_logout_url(request: HttpRequest) -> str:
 
 
 class CognitoOIDCBackend(OIDCAuthenticationBackend):
-    """Maps the hosted-UI sign-in to a user by Cognito `sub` (external_id), linking by email once.
+    """Maps the hosted-UI sign-in to a user by Cognito `sub` (external_id), linking by verified email once.
 
     The ID token is verified with the shared `CognitoVerifier` (RS256, issuer, audience, expiry,
     token_use=id) plus the nonce, and its claims serve as the user info, which saves a round trip to
@@ -68,18 +72,18 @@ class CognitoOIDCBackend(OIDCAuthenticationBackend):
         return payload
 
     def verify_claims(self, claims: dict[str, Any]) -> bool:
-        # An unverified email must not be linked to an existing account with that address.
-        return bool(claims.get("sub")) and bool(claims.get("email")) and not claims_email_unverified(claims)
+        # Whether the email may create or link an account is decided in user_sync_from_claims,
+        # which also lets a known `sub` in whatever its email's state.
+        return bool(claims.get("sub"))
 
     def filter_users_by_claims(self, claims: dict[str, Any]) -> Any:
-        sub = claims.get("sub")
-        if not sub:
-            return self.UserModel.objects.none()
-        users = self.UserModel.objects.filter(external_id=sub)
+        # Only the count matters to mozilla-django-oidc (0: create_user, 1: update_user); both
+        # end in user_sync_from_claims, which applies the linking rules.
+        users = self.UserModel.objects.filter(external_id=claims["sub"])
         if users.exists():
             return users
-        email = claims.get("email")
-        return self.UserModel.objects.filter(email__iexact=email) if email else self.UserModel.objects.none()
+        email = canonical_email_or_none(claims.get("email") or "")
+        return self.UserModel.objects.filter(email=email) if email else self.UserModel.objects.none()
 
     def create_user(self, claims: dict[str, Any]) -> Any:
         return self._sync(claims)
@@ -90,10 +94,20 @@ class CognitoOIDCBackend(OIDCAuthenticationBackend):
     def describe_user_by_claims(self, claims: dict[str, Any]) -> str:
         return f"sub {claims.get('sub')} / email {claims.get('email')}"
 
-    @staticmethod
-    def _sync(claims: dict[str, Any]) -> Any:
+    def _sync(self, claims: dict[str, Any]) -> Any:
         from .services import user_sync_from_claims
 
-        return user_sync_from_claims(
-            sub=claims["sub"], email=claims.get("email") or "", name=claims_display_name(claims)
-        )
+        try:
+            return user_sync_from_claims(
+                sub=claims["sub"],
+                email=claims.get("email") or "",
+                email_verified=claims_email_verified(claims),
+                name=claims_display_name(claims),
+            )
+        except ApplicationError as exc:
+            # Shown on the login page the failed sign-in returns to; PermissionDenied makes
+            # django.contrib.auth.authenticate() refuse the sign-in (not a server error).
+            request = getattr(self, "request", None)
+            if request is not None and hasattr(request, "_messages"):
+                messages.error(request, exc.message)
+            raise PermissionDenied(exc.message)

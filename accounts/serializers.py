@@ -1,5 +1,7 @@
 from rest_framework import serializers
 
+from api.serializers import StrictSerializer
+
 
 class MembershipBriefSerializer(serializers.Serializer):
     org_id = serializers.UUIDField()
@@ -26,3 +28,16 @@ class AuthConfigSerializer(serializers.Serializer):
     app_client_id = serializers.CharField(allow_null=True)
     hosted_ui_domain = serializers.CharField(allow_null=True)
     basic_auth_enabled = serializers.BooleanField()
+
+
+class MyInvitationSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    org_id = serializers.UUIDField()
+    org_name = serializers.CharField(source="org.name")
+    role = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField()
+
+
+class IdentityLinkSerializer(StrictSerializer):
+    id_token = serializers.CharField(max_length=8192, trim_whitespace=True)

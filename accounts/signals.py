@@ -4,6 +4,8 @@ from django.dispatch import receiver
 
 @receiver(user_logged_in)
 def accept_invitations_on_login(sender, user, **kwargs) -> None:
-    from tenants.services import invitations_accept_for_user
+    # Only the invitations that were waiting for this account to exist; later ones are accepted
+    # explicitly (tenants.services.invitation_accept).
+    from tenants.services import invitations_accept_awaiting_account
 
-    invitations_accept_for_user(user=user)
+    invitations_accept_awaiting_account(user=user)

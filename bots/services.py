@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from tenants.audit import audit_record
@@ -44,6 +45,18 @@ def _ensure_unique_name(*, org: Organization, name: str, exclude_id: Any = None)
         raise _name_taken(name)
 
 
+def _ensure_model_allowed(model_name: str | None) -> None:
+    # The operator's key pays for every model call: a bot may only name a model the deployment allows.
+    allowed = list(settings.GEMINI_ALLOWED_MODELS)
+    if model_name and model_name not in allowed:
+        raise InvalidInput(
+            f"The model {model_name!r} is not allowed on this deployment. Choose one of: "
+            f"{', '.join(allowed)}; or leave it empty for the default model.",
+            field="model_name",
+            extra={"allowed_models": allowed},
+        )
+
+
 @transaction.atomic
 def bot_create(*, org: Organization, user: Any, name: str, **fields: Any) -> Bot:
     unknown = sorted(set(fields) - WRITABLE_FIELDS)
@@ -51,6 +64,7 @@ def bot_create(*, org: Organization, user: Any, name: str, **fields: Any) -> Bot
         errors = {f: ["Unknown field."] for f in unknown}
         raise InvalidInput(f"Unknown field: {', '.join(unknown)}.", extra={"errors": errors})
     _ensure_unique_name(org=org, name=name)
+    _ensure_model_allowed(fields.get("model_name"))
     bot = Bot(org=org, created_by=user, name=name.strip(), **fields)
     model_validate(instance=bot)
     try:
@@ -68,6 +82,8 @@ def bot_update(*, bot: Bot, user: Any, data: dict[str, Any]) -> Bot:
     if isinstance(data.get("name"), str):
         data = {**data, "name": data["name"].strip()}
         _ensure_unique_name(org=bot.org, name=data["name"], exclude_id=bot.pk)
+    if "model_name" in data:
+        _ensure_model_allowed(data["model_name"])
     try:
         with transaction.atomic():
             changes = model_update(instance=bot, fields=WRITABLE_FIELDS, data=data)

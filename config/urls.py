@@ -27,6 +27,7 @@ urlpatterns = [
     path("api/health", HealthApi.as_view(), name="health"),
     path("api/auth/me", MeApi.as_view(), name="auth-me"),
     path("api/auth/config", AuthConfigApi.as_view(), name="auth-config"),
+    path("api/", include("accounts.urls")),
     path("api/orgs/", include(org_patterns)),
     path("api/public/", include(public_urlpatterns)),
     path("api/v1/chat/", ApiChatApi.as_view(), name="api-chat"),

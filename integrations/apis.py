@@ -1,5 +1,7 @@
-from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import serializers
+import contextlib
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import exceptions, serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -8,18 +10,39 @@ from .health import run_checks
 
 
 class HealthApi(APIView):
-    authentication_classes: list = []
+    """Public liveness for load balancers and monitors; the details are for staff only.
+
+    Anyone gets ``{"status": "ok" | "degraded"}`` (200 / 503). Failure details name hosts, ports and
+    backends, so only a signed-in staff user sees them (``checks``), and only staff can ask for
+    ``?deep=1``, which runs an embedding (CPU an anonymous caller must not be able to spend).
+    """
+
     permission_classes = [AllowAny]
 
+    def perform_authentication(self, request):
+        # A bad credential only costs the details: health still answers, anonymously.
+        with contextlib.suppress(exceptions.APIException):
+            request.user  # noqa: B018  (authenticates)
+
     @extend_schema(
+        parameters=[OpenApiParameter("deep", str, description="`1`: also embed a sentence (staff only)")],
         responses={
             (200, "application/json"): inline_serializer(
-                "Health", {"status": serializers.CharField(), "checks": serializers.DictField()}
+                "Health",
+                {
+                    "status": serializers.ChoiceField(choices=["ok", "degraded"]),
+                    "checks": serializers.DictField(required=False, help_text="staff only"),
+                },
             )
         },
-        description="Checks the database, storage and vector store (the embedder too with ?deep=1); "
-        "503 if any fails.",
+        description="Checks the database, storage and vector store; 503 with status `degraded` if any "
+        "fails. Staff users also get each check's result and can add ?deep=1 (the embedder).",
     )
     def get(self, request):
-        ok, checks = run_checks(deep=request.query_params.get("deep") in ("1", "true"))
-        return Response({"status": "ok" if ok else "error", "checks": checks}, status=200 if ok else 503)
+        staff = bool(getattr(request.user, "is_staff", False) and request.user.is_active)
+        deep = staff and request.query_params.get("deep") in ("1", "true")
+        ok, checks = run_checks(deep=deep)
+        body = {"status": "ok" if ok else "degraded"}
+        if staff:
+            body["checks"] = checks
+        return Response(body, status=200 if ok else 503)

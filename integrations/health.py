@@ -1,13 +1,20 @@
-"""Dependency checks behind GET /api/health. Each check is short and reports, never raises."""
+"""Dependency checks behind GET /api/health. Each check is short and reports, never raises.
+
+The results name backends and carry exception text (hosts, ports): the API shows them to staff
+only, and every failure is logged here so operators see it whoever asked.
+"""
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 
 from django.db import connection
+
+logger = logging.getLogger(__name__)
 
 CHECK_TIMEOUT_S = 3.0
 
@@ -82,4 +89,6 @@ def run_checks(*, deep: bool = False) -> tuple[bool, dict[str, dict]]:
         except Exception as exc:  # a health check reports every failure instead of raising
             results[name] = {"status": "error", "detail": f"{type(exc).__name__}: {exc}"[:300]}
         results[name]["latency_ms"] = round((time.monotonic() - started) * 1000, 1)
+        if results[name]["status"] != "ok":
+            logger.warning("Health check %s failed: %s", name, results[name]["detail"])
     return all(r["status"] == "ok" for r in results.values()), results

@@ -11,7 +11,7 @@ from api.pagination import paginate
 from api.views import OrgScopedAPIView
 
 from . import selectors, services
-from .models import Invitation, Role
+from .models import Role
 from .serializers import (
     InvitationOutputSerializer,
     MemberAddSerializer,
@@ -71,17 +71,16 @@ class MemberListApi(OrgScopedAPIView):
 
     @extend_schema(
         request=MemberAddSerializer,
-        responses={201: MembershipOutputSerializer, 202: InvitationOutputSerializer},
-        description="Adds an existing user (201, the membership) or keeps an invitation for an email "
-        "with no account yet (202, the invitation; accepted on that person's first login).",
+        responses={202: InvitationOutputSerializer},
+        description="Invites an email address (202, the invitation), whether or not it has an account: "
+        "the answer is the same either way. The invitee joins by accepting "
+        "(POST /api/invitations/{id}/accept/), or by signing up with that address.",
     )
     def post(self, request, org_id):
         data = MemberAddSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        result = services.member_add(org=self.org, actor=self.membership, **data.validated_data)
-        if isinstance(result, Invitation):
-            return Response(InvitationOutputSerializer(result).data, status=status.HTTP_202_ACCEPTED)
-        return Response(MembershipOutputSerializer(result).data, status=status.HTTP_201_CREATED)
+        invitation = services.member_add(org=self.org, actor=self.membership, **data.validated_data)
+        return Response(InvitationOutputSerializer(invitation).data, status=status.HTTP_202_ACCEPTED)
 
 
 class MemberDetailApi(OrgScopedAPIView):

@@ -6,10 +6,12 @@ import uuid
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from .emails import InvalidEmail, canonical_email
 from .scoping import TenantScopedModel, UnscopedQueryError  # noqa: F401  (re-exported)
 
 
@@ -65,8 +67,29 @@ def _invitation_expiry():
     return timezone.now() + timedelta(days=settings.INVITATION_TTL_DAYS)
 
 
-class Invitation(models.Model):
-    """A role offered to an email with no account yet; accepted on that person's first login."""
+class CanonicalEmailMixin:
+    """Keeps a model's `email` in canonical form (`tenants.emails`): matched exactly, never folded."""
+
+    def clean(self) -> None:
+        # Before super().clean(): AbstractBaseUser's NFKC normalisation would turn look-alike
+        # letters (the Kelvin sign) into ASCII ones that canonical_email must refuse instead.
+        try:
+            self.email = canonical_email(self.email)
+        except InvalidEmail as exc:
+            raise ValidationError({"email": [str(exc)]})
+        super().clean()
+
+    def save(self, *args, **kwargs) -> None:
+        # The last guard for writes that skip clean() (shell, scripts): never store another form.
+        # Saves that do not write the email (last_login on sign-in) leave a legacy row alone.
+        update_fields = kwargs.get("update_fields")
+        if update_fields is None or "email" in update_fields:
+            self.email = canonical_email(self.email)
+        super().save(*args, **kwargs)
+
+
+class Invitation(CanonicalEmailMixin, models.Model):
+    """A role offered to an email address; the person at that address accepts it (or declines)."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="invitations")

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.http import Http404
+from django.utils import timezone
 
 from .models import Invitation, Membership, Organization
 
@@ -50,3 +51,12 @@ def invitation_get(*, org: Organization, invitation_id: Any) -> Invitation:
 
 def memberships_of(*, user: Any) -> QuerySet[Membership]:
     return Membership.objects.filter(user_id=user.pk).select_related("org").order_by("org__name")
+
+
+def invitations_for_user(*, user: Any) -> QuerySet[Invitation]:
+    """Invitations the signed-in user can still accept: addressed to their canonical email, exactly."""
+    return (
+        Invitation.objects.filter(email=user.email, accepted_at__isnull=True, expires_at__gt=timezone.now())
+        .select_related("org", "invited_by")
+        .order_by("-created_at", "id")
+    )

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
 from .audit import audit_record
-from .errors import Forbidden, InvalidInput
+from .emails import InvalidEmail, canonical_email
+from .errors import Forbidden, InvalidInput, NotFound
 from .models import Invitation, Membership, Organization, Role, role_at_least
+from .selectors import invitations_for_user
 from .services_common import model_update
 
 ORG_WRITABLE_FIELDS = {"name"}
@@ -51,30 +52,27 @@ def _owner_count(org: Organization) -> int:
 
 
 @transaction.atomic
-def member_add(*, org: Organization, actor: Membership, email: str, role: str) -> Membership | Invitation:
-    """Add an existing user by email, or keep an invitation for an email with no account yet."""
+def member_add(*, org: Organization, actor: Membership, email: str, role: str) -> Invitation:
+    """Invite someone by email to join with `role`; they become a member only by accepting.
+
+    Always an invitation, whether or not the address has an account, and the result is the same
+    either way: adding people without their consent, or telling the caller who has an account (and
+    their name), is what this avoids. Accepting: `invitation_accept` (an existing account, signed
+    in) or `invitations_accept_awaiting_account` (an account created for the invited address).
+    """
     if role == Role.OWNER and actor.role != Role.OWNER:
         raise Forbidden("Only an owner can make someone an owner.")
-    email = email.strip().lower()
-    user = get_user_model().objects.filter(email__iexact=email).first()
-    if user is not None:
-        if Membership.objects.filter(org=org, user=user).exists():
-            raise InvalidInput(f"{email} is already a member of this organisation.", field="email")
-        membership = Membership.objects.create(org=org, user=user, role=role)
-        audit_record(
-            actor=actor.user,
-            action="membership.created",
-            target=membership,
-            org=org,
-            changes={"email": email, "role": role},
-        )
-        return membership
+    try:
+        email = canonical_email(email)
+    except InvalidEmail as exc:
+        raise InvalidInput(str(exc), field="email")
+    if Membership.objects.filter(org=org, user__email=email).exists():
+        # Members see the member list anyway: this tells the caller nothing new.
+        raise InvalidInput(f"{email} is already a member of this organisation.", field="email")
     now = timezone.now()
     # An expired invitation must not block a fresh one.
-    Invitation.objects.filter(
-        org=org, email__iexact=email, accepted_at__isnull=True, expires_at__lte=now
-    ).delete()
-    if Invitation.objects.filter(org=org, email__iexact=email, accepted_at__isnull=True).exists():
+    Invitation.objects.filter(org=org, email=email, accepted_at__isnull=True, expires_at__lte=now).delete()
+    if Invitation.objects.filter(org=org, email=email, accepted_at__isnull=True).exists():
         raise InvalidInput(f"{email} already has a pending invitation.", field="email")
     invitation = Invitation.objects.create(org=org, email=email, role=role, invited_by=actor.user)
     audit_record(
@@ -147,27 +145,69 @@ def invitation_revoke(*, org: Organization, actor: Membership, invitation: Invit
     invitation.delete()
 
 
-@transaction.atomic
-def invitations_accept_for_user(*, user: Any) -> list[Membership]:
-    """Turn the user's pending, unexpired invitations into memberships (first login)."""
-    now = timezone.now()
-    accepted = []
-    pending = Invitation.objects.select_for_update().filter(
-        email__iexact=user.email, accepted_at__isnull=True, expires_at__gt=now
+def _accept(*, invitation: Invitation, user: Any) -> Membership:
+    membership, created = Membership.objects.get_or_create(
+        org=invitation.org, user=user, defaults={"role": invitation.role}
     )
-    for invitation in pending:
-        membership, created = Membership.objects.get_or_create(
-            org=invitation.org, user=user, defaults={"role": invitation.role}
+    invitation.accepted_at = timezone.now()
+    invitation.save(update_fields=["accepted_at"])
+    if created:
+        audit_record(
+            actor=user,
+            action="invitation.accepted",
+            target=membership,
+            org=invitation.org,
+            changes={"role": invitation.role},
         )
-        invitation.accepted_at = now
-        invitation.save(update_fields=["accepted_at"])
-        if created:
-            accepted.append(membership)
-            audit_record(
-                actor=user,
-                action="invitation.accepted",
-                target=membership,
-                org=invitation.org,
-                changes={"role": invitation.role},
-            )
-    return accepted
+    return membership
+
+
+@transaction.atomic
+def invitations_accept_awaiting_account(*, user: Any) -> list[Membership]:
+    """Accept the invitations that were waiting for this account to exist (sign-up, first sign-in).
+
+    Only invitations created before the account: signing up at the invited address is the
+    invitee's answer to them. An invitation sent to an address that already had an account is
+    accepted only explicitly (`invitation_accept`), so nobody is added to an org just by signing in.
+    """
+    pending = invitations_for_user(user=user).filter(created_at__lte=user.date_joined)
+    pending = pending.select_related(None).select_for_update()
+    return [_accept(invitation=invitation, user=user) for invitation in pending]
+
+
+@transaction.atomic
+def invitation_accept(*, user: Any, invitation_id: Any) -> Membership:
+    """The signed-in invitee accepts one invitation addressed to their (canonical) email."""
+    invitation = _own_invitation(user=user, invitation_id=invitation_id)
+    if invitation.expires_at <= timezone.now():
+        raise InvalidInput(
+            "This invitation has expired; ask an admin of the organisation to invite you again.",
+            code="invitation_expired",
+        )
+    return _accept(invitation=invitation, user=user)
+
+
+@transaction.atomic
+def invitation_decline(*, user: Any, invitation_id: Any) -> None:
+    """The signed-in invitee declines (deletes) one invitation addressed to them."""
+    invitation = _own_invitation(user=user, invitation_id=invitation_id)
+    audit_record(
+        actor=user,
+        action="invitation.declined",
+        target=invitation,
+        org=invitation.org,
+        changes={"email": invitation.email},
+    )
+    invitation.delete()
+
+
+def _own_invitation(*, user: Any, invitation_id: Any) -> Invitation:
+    # Someone else's invitation is a 404 exactly like a missing one.
+    invitation = (
+        Invitation.objects.select_for_update()
+        .filter(pk=invitation_id, email=user.email, accepted_at__isnull=True)
+        .first()
+    )
+    if invitation is None:
+        raise NotFound("No such invitation.")
+    return invitation

@@ -8,6 +8,7 @@ cannot run without are checked at start-up (see ``_require_production_values``).
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -39,6 +40,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
     "accounts",
     "tenants",
     "bots",
@@ -59,6 +61,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a locked-out admin login into its 429 response.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -161,7 +165,8 @@ COGNITO_ENABLED = bool(COGNITO_USER_POOL_ID and COGNITO_APP_CLIENT_ID)
 # Browser and admin sign-in through Cognito's hosted UI (authorization code flow) when a domain is
 # configured; local password login stays available beside it.
 COGNITO_HOSTED_UI = bool(COGNITO_ENABLED and COGNITO_DOMAIN)
-AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+# django-axes goes first: it refuses a locked-out client before any password is checked.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
 # URL names, not paths: behind API Gateway's execute-api URL a literal path loses the stage prefix.
 LOGIN_REDIRECT_URL = env.str("LOGIN_REDIRECT_URL", default="admin:index")
 LOGOUT_REDIRECT_URL = env.str("LOGOUT_REDIRECT_URL", default="admin:index")
@@ -178,9 +183,32 @@ if COGNITO_HOSTED_UI:
         )
     )
     INSTALLED_APPS.append("mozilla_django_oidc")
-    AUTHENTICATION_BACKENDS.insert(0, "accounts.oidc.CognitoOIDCBackend")
-# HTTP Basic is a convenience for the local default (curl -u); production uses Cognito tokens.
-BASIC_AUTH_ENABLED = env.bool("BASIC_AUTH_ENABLED", default=not COGNITO_ENABLED)
+    AUTHENTICATION_BACKENDS.insert(1, "accounts.oidc.CognitoOIDCBackend")
+    # A refused sign-in (unverified email, an account bound to another identity) returns to the
+    # login page, which shows why; a URL name keeps API Gateway's stage prefix.
+    from django.urls import reverse_lazy
+
+    LOGIN_REDIRECT_URL_FAILURE = reverse_lazy("admin:login")
+# HTTP Basic is a convenience for the local default (curl -u). Production uses Cognito tokens: there
+# Basic stays off unless BASIC_AUTH_ENABLED=true says otherwise, Cognito configured or not.
+BASIC_AUTH_ENABLED = env.bool("BASIC_AUTH_ENABLED", default=not COGNITO_ENABLED and not IS_PRODUCTION)
+
+# Password sign-in throttling (django-axes) for the admin login, HTTP Basic and the hosted-UI
+# callback: after AXES_FAILURE_LIMIT failures one client address is refused for that account
+# (429 with Retry-After) until AXES_COOLOFF_MINUTES pass without another failure. Counting the
+# address and the account together means nobody can lock an account from elsewhere. The address
+# is REMOTE_ADDR (on Lambda: API Gateway's source IP), which a client cannot forge.
+AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["ip_address", "username"]]
+AXES_USERNAME_CALLABLE = "accounts.lockout.lockout_username"
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
+AXES_COOLOFF_MESSAGE = (
+    "Too many failed sign-in attempts for this account from your address. Try again later, or ask "
+    "an operator to unlock it (admin → Axes → Access attempts)."
+)
 
 _auth_classes = [
     "accounts.authentication.CognitoJWTAuthentication",
@@ -267,6 +295,12 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 LLM_PROVIDER = env.str("LLM_PROVIDER", default="")  # "" = gemini when GEMINI_API_KEY is set
 GEMINI_API_KEY = env.str("GEMINI_API_KEY", default="")
 GEMINI_MODEL = env.str("GEMINI_MODEL", default="gemini-2.5-flash")
+# The models a bot may name (the operator's key pays for them); the default model is always allowed.
+GEMINI_ALLOWED_MODELS = env.list(
+    "GEMINI_ALLOWED_MODELS", default=["gemini-2.5-flash", "gemini-2.5-flash-lite"]
+)
+if GEMINI_MODEL not in GEMINI_ALLOWED_MODELS:
+    GEMINI_ALLOWED_MODELS.append(GEMINI_MODEL)
 GEMINI_TIMEOUT_S = env.float("GEMINI_TIMEOUT_S", default=20.0)  # under API Gateway's 29 s
 GEMINI_BASE_URL = env.str("GEMINI_BASE_URL", default="")
 CHAT_MAX_MESSAGE_CHARS = env.int("CHAT_MAX_MESSAGE_CHARS", default=4000)

@@ -31,3 +31,5 @@ STORAGES = {
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 LOGGING = {"version": 1, "disable_existing_loggers": False}
 MIDDLEWARE = [m for m in MIDDLEWARE if "whitenoise" not in m]
+# Tests sign in (and fail to) many times; the lockout tests turn django-axes on themselves.
+AXES_ENABLED = False

@@ -29,7 +29,7 @@ def cognito_server():
                        aws_access_key_id="testing", aws_secret_access_key="testing")  # fmt: skip
     pool = idp.create_user_pool(PoolName="botwright", UsernameAttributes=["email"])["UserPool"]["Id"]
     client_id = idp.create_user_pool_client(
-        UserPoolId=pool, ClientName="builder", ReadAttributes=["email"],
+        UserPoolId=pool, ClientName="builder", ReadAttributes=["email", "email_verified"],
         ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
     )["UserPoolClient"]["ClientId"]  # fmt: skip
     email = "ada@example.com"

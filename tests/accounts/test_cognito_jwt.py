@@ -21,7 +21,7 @@ import pytest
 import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from django.core.exceptions import SuspiciousOperation
+from django.core.exceptions import PermissionDenied, SuspiciousOperation
 from moto import mock_aws
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -76,13 +76,14 @@ def moto_pool() -> Iterator[MotoPool]:
                 "ALLOW_ADMIN_USER_PASSWORD_AUTH",
                 "ALLOW_REFRESH_TOKEN_AUTH",
             ],
-            ReadAttributes=["email"],
+            # As docs/deploy.md asks: without email_verified in the token no account is linked.
+            ReadAttributes=["email", "email_verified"],
         )["UserPoolClient"]["ClientId"]
         email = "ada@example.com"
         idp.admin_create_user(
             UserPoolId=pool_id,
             Username=email,
-            UserAttributes=[{"Name": "email", "Value": email}],
+            UserAttributes=[{"Name": "email", "Value": email}, {"Name": "email_verified", "Value": "true"}],
             MessageAction="SUPPRESS",
         )
         idp.admin_set_user_password(UserPoolId=pool_id, Username=email, Password=PASSWORD, Permanent=True)
@@ -622,7 +623,7 @@ def test_drf_rejects_a_disabled_user(db, moto_pool: MotoPool) -> None:
     assert "disabled" in str(response.data["detail"])
 
 
-def test_drf_refuses_to_link_an_unverified_email(verifier: CognitoVerifier, rsa_key) -> None:
+def test_drf_refuses_to_link_an_unverified_email(db, verifier: CognitoVerifier, rsa_key) -> None:
     token = sign(claims_for("id", email_verified=False), rsa_key)
 
     response = get_with(whoami_view(verifier), f"Bearer {token}")
@@ -768,13 +769,16 @@ def test_oidc_backend_links_by_email_once_then_follows_the_sub(db, oidc_backend:
 
     assert first.pk == renamed.pk == local.pk
     local.refresh_from_db()
-    assert (local.external_id, local.email) == (claims_for()["sub"], "grace@navy.example.mil")
+    # The sub is the identity; the email a later token carries never rewrites the account's.
+    assert (local.external_id, local.email) == (claims_for()["sub"], "grace@example.com")
     assert User.objects.count() == 1
 
 
-def test_oidc_backend_refuses_unverified_email(oidc_backend: CognitoOIDCBackend) -> None:
-    with pytest.raises(SuspiciousOperation, match="Claims verification failed"):
+def test_oidc_backend_refuses_unverified_email(db, oidc_backend: CognitoOIDCBackend) -> None:
+    # PermissionDenied: django.contrib.auth.authenticate() turns it into a refused sign-in.
+    with pytest.raises(PermissionDenied, match="not verified"):
         oidc_backend.get_or_create_user("a", "i", claims_for("id", email_verified=False))
+    assert not User.objects.exists()
 
 
 def test_cognito_logout_url_ends_the_hosted_ui_session_and_returns(settings, rf) -> None:

@@ -84,7 +84,9 @@ def test_invitation_is_accepted_on_first_login(org, owner, client_for):
     )
     assert response.status_code == 202
     assert response.json()["status"] == "pending"
-    user = user_sync_from_claims(sub="cognito-sub-1", email="new.person@example.com", name="New Person")
+    user = user_sync_from_claims(
+        sub="cognito-sub-1", email="new.person@example.com", email_verified=True, name="New Person"
+    )
     membership = Membership.objects.get(org=org, user=user)
     assert membership.role == Role.EDITOR
     assert Invitation.objects.get(org=org).accepted_at is not None
@@ -132,3 +134,103 @@ def test_admin_revokes_an_invitation(org, owner, admin_user, client_for):
     response = client_for(admin_user).delete(f"/api/orgs/{org.pk}/invitations/{invitation.pk}/")
     assert response.status_code == 204
     assert not Invitation.objects.filter(pk=invitation.pk).exists()
+
+
+# -- consent: adding by email is always an invitation the invitee accepts (issue 8, finding 7) ------
+
+
+def invitations_url(invitation=None, action=""):
+    return "/api/invitations/" + (f"{invitation.pk}/{action}/" if invitation else "")
+
+
+def test_adding_an_existing_account_or_a_new_address_answers_alike(org, owner, outsider, client_for):
+    existing = client_for(owner).post(
+        members_url(org), {"email": "outsider@example.com", "role": "editor"}, format="json"
+    )
+    unknown = client_for(owner).post(
+        members_url(org), {"email": "nobody-yet@example.com", "role": "editor"}, format="json"
+    )
+
+    assert existing.status_code == unknown.status_code == 202
+    assert (
+        set(existing.json())
+        == set(unknown.json())
+        == {
+            "id",
+            "email",
+            "role",
+            "status",
+            "created_at",
+            "expires_at",
+        }
+    )
+    assert existing.json()["status"] == unknown.json()["status"] == "pending"
+    assert "user" not in existing.content.decode() and "name" not in existing.json()
+    # Nobody joined: the account's owner has not said yes.
+    assert not Membership.objects.filter(org=org, user=outsider).exists()
+
+
+def test_an_existing_account_joins_by_accepting_its_invitation(org, owner, outsider, client_for):
+    client_for(owner).post(
+        members_url(org), {"email": "Outsider@Example.com", "role": "editor"}, format="json"
+    )
+    mine = client_for(outsider).get(invitations_url()).json()
+    assert [(i["org_id"], i["org_name"], i["role"]) for i in mine] == [(str(org.pk), org.name, "editor")]
+    invitation = Invitation.objects.get(org=org)
+
+    response = client_for(outsider).post(invitations_url(invitation, "accept"))
+
+    assert response.status_code == 200, response.content
+    assert response.json() == {"org_id": str(org.pk), "org_name": org.name, "role": "editor"}
+    assert Membership.objects.get(org=org, user=outsider).role == Role.EDITOR
+    assert AuditEvent.objects.filter(action="invitation.accepted", org_id=org.pk).exists()
+    assert client_for(outsider).get(invitations_url()).json() == []
+
+
+def test_an_invitee_may_decline(org, owner, outsider, client_for):
+    invitation = Invitation.objects.create(org=org, email="outsider@example.com", role=Role.ADMIN)
+
+    assert client_for(outsider).post(invitations_url(invitation, "decline")).status_code == 204
+
+    assert not Invitation.objects.filter(pk=invitation.pk).exists()
+    assert not Membership.objects.filter(org=org, user=outsider).exists()
+    assert AuditEvent.objects.filter(action="invitation.declined", org_id=org.pk).exists()
+
+
+def test_someone_elses_invitation_cannot_be_seen_or_accepted(org, owner, outsider, viewer, client_for):
+    invitation = Invitation.objects.create(org=org, email="outsider@example.com", role=Role.ADMIN)
+
+    assert client_for(viewer).get(invitations_url()).json() == []
+    for action in ("accept", "decline"):
+        response = client_for(viewer).post(invitations_url(invitation, action))
+        assert response.status_code == 404
+    assert Membership.objects.get(org=org, user=viewer).role == Role.VIEWER
+    assert Invitation.objects.get(pk=invitation.pk).accepted_at is None
+
+
+def test_an_expired_invitation_cannot_be_accepted(org, outsider, client_for):
+    invitation = Invitation.objects.create(
+        org=org,
+        email="outsider@example.com",
+        role=Role.ADMIN,
+        expires_at=timezone.now() - timedelta(seconds=1),
+    )
+    response = client_for(outsider).post(invitations_url(invitation, "accept"))
+    assert response.status_code == 400
+    assert "expired" in response.json()["detail"]
+    assert not Membership.objects.filter(org=org, user=outsider).exists()
+
+
+def test_signing_in_does_not_accept_an_invitation_sent_to_an_existing_account(org, owner, client, client_for):
+    from accounts.models import User
+
+    User.objects.create_user(email="existing@example.com", password="s3cret-pass")  # noqa: S106
+    client_for(owner).post(
+        members_url(org), {"email": "existing@example.com", "role": "admin"}, format="json"
+    )
+
+    assert client.login(email="existing@example.com", password="s3cret-pass")  # noqa: S106
+    user_sync_from_claims(sub="sub-existing", email="existing@example.com", email_verified=True)
+
+    assert not Membership.objects.filter(org=org, user__email="existing@example.com").exists()
+    assert Invitation.objects.get(org=org).status == "pending"

@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from tenants.models import AuditEvent, Membership, Organization, Role
+from tests.factories import make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -47,6 +48,7 @@ def test_owner_deletes_the_org_with_its_bots(org, bot, owner, client_for):
 
 
 def test_health_reports_each_dependency(client):
+    client.force_login(make_user("ops@example.com", is_staff=True))  # the details are for staff
     response = client.get("/api/health")
     assert response.status_code == 200, response.content
     checks = response.json()["checks"]

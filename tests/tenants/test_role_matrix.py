@@ -22,7 +22,7 @@ MATRIX = [
     ("org-patch", "patch", "/api/orgs/{org}/", {"name": "Renamed"}, _s(200, 200, 403, 403, 404, 401)),
     ("org-delete", "delete", "/api/orgs/{org}/", None, _s(204, 403, 403, 403, 404, 401)),
     ("member-list", "get", "/api/orgs/{org}/members/", None, _s(200, 200, 200, 200, 404, 401)),
-    # An email with no account yet: kept as an invitation (202).
+    # Adding by email is always an invitation the invitee accepts (202), account or not.
     (
         "member-invite",
         "post",
@@ -30,14 +30,15 @@ MATRIX = [
         {"email": "new@example.com", "role": "viewer"},
         _s(202, 202, 403, 403, 404, 401),
     ),
-    # An existing account (the other org's owner): added at once (201).
+    # An existing account (the other org's owner): invited too, never added without consent.
     (
         "member-add",
         "post",
         "/api/orgs/{org}/members/",
         {"email": "outsider@example.com", "role": "viewer"},
-        _s(201, 201, 403, 403, 404, 401),
+        _s(202, 202, 403, 403, 404, 401),
     ),
+    ("my-invitations", "get", "/api/invitations/", None, _s(200, 200, 200, 200, 200, 401)),
     ("member-get", "get", "/api/orgs/{org}/members/{member}/", None, _s(200, 200, 200, 200, 404, 401)),
     (
         "member-patch",

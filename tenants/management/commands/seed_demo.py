@@ -12,6 +12,7 @@ from accounts.models import User
 from accounts.services import user_create
 from bots.models import Bot
 from bots.services import bot_create
+from tenants.emails import canonical_email
 from tenants.models import Membership, Role
 from tenants.services import org_create
 
@@ -28,7 +29,7 @@ class Command(BaseCommand):
     @transaction.atomic
     def handle(self, *args, **options):
         email = settings.DEMO_ADMIN_EMAIL
-        user = User.objects.filter(email__iexact=email).first()
+        user = User.objects.filter(email=canonical_email(email)).first()
         if user is None:
             password = settings.DEMO_ADMIN_PASSWORD or secrets.token_urlsafe(12)
             user = user_create(email=email, password=password, name="Demo Admin", is_staff=True)
