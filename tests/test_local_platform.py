@@ -66,10 +66,11 @@ def _fresh_postgres_database():
     import psycopg
 
     base, _, _ = url.rpartition("/")
+    admin_url = f"{base}/postgres"  # the maintenance database: DATABASE_URL's own may not exist
     name = f"bw_fresh_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(url, autocommit=True) as conn:
+    with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    return url, f"{base}/{name}", name
+    return admin_url, f"{base}/{name}", name
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
