@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
@@ -58,6 +58,18 @@ def conversation_messages(*, conversation: Conversation) -> QuerySet[Message]:
     )
 
 
+def _with_messages(conversations: QuerySet[Conversation], org_id: Any) -> QuerySet[Conversation]:
+    """Prefetch each conversation's messages in order, as ``ordered_messages`` (the detail shape)."""
+    ordered = Message.objects.for_org(org_id).order_by("created_at", "id")
+    return conversations.prefetch_related(Prefetch("messages", queryset=ordered, to_attr="ordered_messages"))
+
+
+def conversation_with_messages(*, bot: Bot, conversation_id: Any) -> Conversation:
+    """The bot's conversation with ``ordered_messages``, or 404."""
+    qs = Conversation.objects.for_org(bot.org_id).filter(bot=bot)
+    return get_object_or_404(_with_messages(qs, bot.org_id), pk=conversation_id)
+
+
 def message_get(*, bot: Bot, message_id: Any) -> Message:
     return get_object_or_404(Message.objects.for_org(bot.org_id).filter(bot=bot), pk=message_id)
 
@@ -82,22 +94,46 @@ def public_bot_get(*, public_id: str) -> Bot:
     return bot
 
 
-def public_conversation_get(*, bot: Bot, conversation_id: Any, visitor_id: str) -> Conversation:
-    """The visitor's own public conversation, or 404 — another visitor's looks like a missing one."""
+def public_conversation_get(
+    *, bot: Bot, conversation_id: Any, visitor_id: str, with_messages: bool = False
+) -> Conversation:
+    """The visitor's own public conversation, or 404 — another visitor's looks like a missing one.
+
+    ``with_messages`` prefetches them in order as ``ordered_messages``.
+    """
     if not visitor_id:
         raise Http404("No such conversation.")
-    return get_object_or_404(
-        Conversation.objects.for_org(bot.org_id).filter(
-            bot=bot, channel=Channel.PUBLIC, visitor_id=visitor_id
-        ),
-        pk=conversation_id,
+    qs = Conversation.objects.for_org(bot.org_id).filter(
+        bot=bot, channel=Channel.PUBLIC, visitor_id=visitor_id
     )
+    if with_messages:
+        qs = _with_messages(qs, bot.org_id)
+    return get_object_or_404(qs, pk=conversation_id)
 
 
-def public_message_get(*, message_id: Any, visitor_id: str) -> Message:
+def public_message_bot(*, message_id: Any) -> Bot:
+    """The bot of a public-channel message, to answer the feedback route's CORS (preflights carry
+    no visitor token). The message id is the key here, so this lookup is across orgs."""
+    bot = (
+        Bot.all_orgs.select_related("org")
+        .filter(
+            pk__in=Message.all_orgs.filter(pk=message_id, conversation__channel=Channel.PUBLIC).values(
+                "bot_id"
+            )
+        )
+        .first()
+    )
+    if bot is None:
+        raise Http404("No such message.")
+    return bot
+
+
+def public_message_get(*, bot: Bot, message_id: Any, visitor_id: str) -> Message:
+    """The visitor's own message of `bot`, or 404 — another visitor's looks like a missing one."""
     message = (
-        Message.all_orgs.select_related("conversation")
-        .filter(pk=message_id, conversation__channel=Channel.PUBLIC)
+        Message.objects.for_org(bot.org_id)
+        .select_related("conversation")
+        .filter(pk=message_id, bot=bot, conversation__channel=Channel.PUBLIC)
         .first()
     )
     if message is None or not visitor_id or message.conversation.visitor_id != visitor_id:

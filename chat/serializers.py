@@ -1,11 +1,21 @@
+"""Request and response shapes of every chat endpoint (builder, public, API key).
+
+Every response is built by the serializer its OpenAPI entry names, so the schema cannot drift from
+what is sent; error bodies are `ChatErrorSerializer`.
+"""
+
 import hashlib
 
 from django.conf import settings
+from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
 from api.serializers import StrictSerializer
 
 from .models import Channel, Rating
+
+# The visitor's secret token, as issued by chat.services.new_visitor_id ("v_" + 24 url-safe chars).
+VISITOR_ID_PATTERN = r"^[A-Za-z0-9_-]{16,128}$"
 
 
 class SearchInputSerializer(StrictSerializer):
@@ -15,6 +25,8 @@ class SearchInputSerializer(StrictSerializer):
 
 
 class PassageOutputSerializer(serializers.Serializer):
+    """A retrieved passage (documents.retrieval.Passage)."""
+
     chunk_id = serializers.CharField()
     document_id = serializers.CharField()
     title = serializers.CharField()
@@ -24,6 +36,13 @@ class PassageOutputSerializer(serializers.Serializer):
     heading_path = serializers.ListField(child=serializers.CharField())
     text = serializers.CharField()
     score = serializers.FloatField()
+
+
+class SearchOutputSerializer(serializers.Serializer):
+    results = PassageOutputSerializer(many=True)
+    relevance_threshold = serializers.FloatField(
+        help_text="The bot's threshold: chat answers only from passages scoring at least this."
+    )
 
 
 class ChatInputSerializer(StrictSerializer):
@@ -41,25 +60,48 @@ class ChatInputSerializer(StrictSerializer):
 
 
 class PublicChatInputSerializer(ChatInputSerializer):
-    visitor_id = serializers.RegexField(r"^[A-Za-z0-9_-]{16,128}$", required=False, allow_blank=True)
+    visitor_id = serializers.RegexField(
+        VISITOR_ID_PATTERN,
+        required=False,
+        allow_blank=True,
+        help_text="Prefer the X-Visitor-Id header; this field is kept for existing clients.",
+    )
 
 
 class SourceSerializer(serializers.Serializer):
+    """One cited passage of an answer, as stored on the message (chat.services.source_payload)."""
+
     document_id = serializers.CharField()
     title = serializers.CharField()
     pages = serializers.CharField()
     snippet = serializers.CharField()
     score = serializers.FloatField()
+    # Answers recorded before chunk ids were kept have none.
+    chunk_id = serializers.CharField(default="")
+
+
+class UsageSerializer(serializers.Serializer):
+    prompt_tokens = serializers.IntegerField()
+    completion_tokens = serializers.IntegerField()
 
 
 class ChatOutputSerializer(serializers.Serializer):
-    conversation_id = serializers.UUIDField()
-    message_id = serializers.UUIDField()
-    answer = serializers.CharField()
+    """A finished exchange (chat.services.ChatResult): the JSON answer and the stream's `done` event."""
+
+    conversation_id = serializers.UUIDField(source="conversation.pk")
+    message_id = serializers.UUIDField(source="message.pk")
+    answer = serializers.CharField(source="message.content")
     sources = SourceSerializer(many=True)
-    unanswered = serializers.BooleanField()
-    usage = serializers.DictField(child=serializers.IntegerField())
+    unanswered = serializers.BooleanField(source="message.unanswered")
+    usage = UsageSerializer(source="message")
     latency_ms = serializers.IntegerField()
+
+
+class PublicChatOutputSerializer(ChatOutputSerializer):
+    visitor_id = serializers.CharField(
+        source="conversation.visitor_id",
+        help_text="The visitor's secret token: send it back in X-Visitor-Id to continue, read or rate.",
+    )
 
 
 class ConversationFilterSerializer(serializers.Serializer):
@@ -74,7 +116,7 @@ class MessageOutputSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     role = serializers.CharField()
     content = serializers.CharField()
-    sources = serializers.ListField(child=serializers.DictField())
+    sources = SourceSerializer(many=True)
     unanswered = serializers.BooleanField()
     model_name = serializers.CharField()
     prompt_tokens = serializers.IntegerField()
@@ -89,7 +131,7 @@ class PublicMessageSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     role = serializers.CharField()
     content = serializers.CharField()
-    sources = serializers.ListField(child=serializers.DictField())
+    sources = SourceSerializer(many=True)
     created_at = serializers.DateTimeField()
 
 
@@ -118,7 +160,12 @@ class FeedbackInputSerializer(StrictSerializer):
 
 
 class PublicFeedbackInputSerializer(FeedbackInputSerializer):
-    visitor_id = serializers.CharField(max_length=128)
+    visitor_id = serializers.RegexField(
+        VISITOR_ID_PATTERN,
+        required=False,
+        allow_blank=True,
+        help_text="Prefer the X-Visitor-Id header; this field is kept for existing clients.",
+    )
 
 
 class ApiKeyInputSerializer(StrictSerializer):
@@ -135,22 +182,89 @@ class ApiKeyOutputSerializer(serializers.Serializer):
     revoked_at = serializers.DateTimeField(allow_null=True)
 
 
+class ApiKeyCreatedSerializer(ApiKeyOutputSerializer):
+    key = serializers.SerializerMethodField(help_text="The raw key, shown in this response only.")
+
+    def get_key(self, key) -> str:
+        return self.context["raw_key"]
+
+
+class _PageSerializer(serializers.Serializer):
+    """api.pagination's page: ``{count, next, previous, results}``; subclasses name the results."""
+
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+
+
+class ConversationPageSerializer(_PageSerializer):
+    results = ConversationOutputSerializer(many=True)
+
+
+class ApiKeyPageSerializer(_PageSerializer):
+    results = ApiKeyOutputSerializer(many=True)
+
+
 class ConversationDetailSerializer(ConversationOutputSerializer):
-    messages = MessageOutputSerializer(many=True)
+    # Ordered and fetched by chat.selectors.conversation_with_messages.
+    messages = MessageOutputSerializer(many=True, source="ordered_messages")
 
 
 class PublicBotSerializer(serializers.Serializer):
     public_id = serializers.CharField()
     name = serializers.CharField()
     greeting = serializers.CharField()
+    # Always true: an inactive bot answers 403 on every public route. Kept for existing clients.
     is_active = serializers.BooleanField()
 
 
 class PublicConversationSerializer(serializers.Serializer):
     id = serializers.UUIDField()
-    messages = PublicMessageSerializer(many=True)
+    messages = PublicMessageSerializer(many=True, source="ordered_messages")
 
 
 class PublicFeedbackOutputSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     rating = serializers.CharField()
+
+
+# --- Errors ----------------------------------------------------------------------------------
+
+
+class ChatErrorSerializer(serializers.Serializer):
+    """The API's one error shape (api.exception_handlers), with the fields chat errors add."""
+
+    detail = serializers.CharField(help_text="What went wrong and what to do, for people.")
+    code = serializers.CharField(required=False, help_text="Stable machine-readable reason.")
+    errors = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        required=False,
+        help_text="Validation errors by field.",
+    )
+    message_id = serializers.UUIDField(
+        required=False, help_text="503 model_unavailable: the recorded (unanswered) assistant message."
+    )
+    limit = serializers.CharField(
+        required=False, help_text="429: which limit refused (visitor, ip, bot, member, api_key)."
+    )
+    limit_bytes = serializers.IntegerField(required=False, help_text="413: the most bytes accepted.")
+
+
+_ERROR_MEANINGS = {
+    400: "Invalid input: `errors` lists the fields.",
+    401: "Missing, unknown or revoked credentials.",
+    403: "Not allowed: role too small, origin not allowed, or the bot is not active.",
+    404: "No such object, or one you may not see.",
+    413: "The request body is larger than this endpoint accepts (refused before it is read).",
+    415: "Unsupported media type: send application/json.",
+    429: "Rate limited: wait `Retry-After` seconds.",
+    503: "The model could not answer now; the exchange is recorded (message_id).",
+}
+
+
+def error_responses(*statuses: int) -> dict[int, OpenApiResponse]:
+    """OpenAPI entries for the error statuses an endpoint can answer, in the one error shape."""
+    return {
+        code: OpenApiResponse(response=ChatErrorSerializer, description=_ERROR_MEANINGS[code])
+        for code in statuses
+    }

@@ -21,7 +21,6 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
-from rest_framework import exceptions, status
 
 from bots.models import Bot
 from documents.retrieval import Passage as RetrievedPassage
@@ -30,6 +29,7 @@ from integrations.embeddings.base import Embedder
 from integrations.llm import ChatModel, Generation, ModelUnavailable, Passage, Turn, get_chat_model
 from integrations.vectors.base import VectorStore
 from tenants.audit import audit_record
+from tenants.errors import InvalidInput, Unavailable
 
 from .keys import API_KEY_PREFIX
 from .models import BotApiKey, Channel, Conversation, Message, Rating, Role
@@ -39,38 +39,33 @@ HISTORY_MESSAGES = 20
 SNIPPET_CHARS = 300
 
 
-class ChatUnavailable(exceptions.APIException):
-    """The model could not answer (quota, outage, safety block): 503 with a message."""
+class ChatUnavailable(Unavailable):
+    """The model could not answer (quota, outage, safety block): 503, the exchange still recorded.
 
-    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    default_code = "model_unavailable"
+    Its message names the reason (quota, project, key fragments) and is for operators: the builder
+    and API-key channels. Anonymous channels get ``for_visitors()`` and nothing else.
+    """
 
-    def __init__(self, detail: str, *, public_message: str, message_id: str = "") -> None:
-        super().__init__(detail)
+    code = "model_unavailable"
+
+    def __init__(self, reason: str, *, public_message: str, message_id: str = "") -> None:
+        super().__init__(f"The model could not answer: {reason}", extra={"message_id": message_id})
         self.public_message = public_message
         self.message_id = message_id
+
+    def for_visitors(self) -> Unavailable:
+        """The one public form of this error, JSON or streamed: the polite text and the message id."""
+        return Unavailable(self.public_message, code=self.code, extra={"message_id": self.message_id})
 
 
 @dataclass
 class ChatResult:
+    """One finished exchange; ``chat.serializers.ChatOutputSerializer`` is its response shape."""
+
     conversation: Conversation
     message: Message  # the assistant's
     sources: list[dict[str, Any]]
     latency_ms: int
-
-    def as_payload(self) -> dict[str, Any]:
-        return {
-            "conversation_id": str(self.conversation.pk),
-            "message_id": str(self.message.pk),
-            "answer": self.message.content,
-            "sources": self.sources,
-            "unanswered": self.message.unanswered,
-            "usage": {
-                "prompt_tokens": self.message.prompt_tokens,
-                "completion_tokens": self.message.completion_tokens,
-            },
-            "latency_ms": self.latency_ms,
-        }
 
 
 @dataclass
@@ -87,11 +82,11 @@ class _Turn:
 def _validate_message(message: str) -> str:
     text = (message or "").strip()
     if not text:
-        raise exceptions.ValidationError({"message": ["The message is empty."]})
+        raise InvalidInput("The message is empty; type a question.", field="message")
     limit = settings.CHAT_MAX_MESSAGE_CHARS
     if len(text) > limit:
-        raise exceptions.ValidationError(
-            {"message": [f"The message is {len(text)} characters; the limit is {limit}."]}
+        raise InvalidInput(
+            f"The message is {len(text)} characters; the limit is {limit}. Shorten it.", field="message"
         )
     return text
 
@@ -232,7 +227,7 @@ def _prompt(turn: _Turn):
 def _unavailable(turn: _Turn, exc: ModelUnavailable) -> ChatUnavailable:
     result = _finish(turn, text=exc.public_message, generation=None, error=exc.reason)
     return ChatUnavailable(
-        f"The model could not answer: {exc.reason}",
+        exc.reason,
         public_message=exc.public_message,
         message_id=str(result.message.pk),
     )
@@ -249,7 +244,7 @@ def chat_answer(
 ) -> ChatResult:
     """Answer `message` from the bot's knowledge base and persist the exchange.
 
-    Raises ValidationError for a bad message and ChatUnavailable (503) when the model fails; in the
+    Raises InvalidInput for a bad message and ChatUnavailable (503) when the model fails; in the
     latter case the exchange is still recorded, marked unanswered with the reason.
     """
     turn = _start(bot=bot, message=message, conversation=conversation, channel=channel, **context)
@@ -271,18 +266,19 @@ def chat_answer_stream(
     channel: str = Channel.BUILDER,
     model: ChatModel | None = None,
     **context: Any,
-) -> Iterator[tuple[str, dict[str, Any]]]:
-    """Like `chat_answer`, as events: ("token", {"text"}) deltas, then ("done", payload) or ("error", ...).
+) -> Iterator[tuple[str, Any]]:
+    """Like `chat_answer`, as events: ("token", {"text"}) deltas, then ("done", ChatResult) or
+    ("error", ChatUnavailable). The edge renders them, choosing what each channel may see.
 
-    Validation happens before the first event, so a bad message still raises ValidationError.
+    Validation happens before the first event, so a bad message still raises InvalidInput.
     """
     turn = _start(bot=bot, message=message, conversation=conversation, channel=channel, **context)
 
-    def events() -> Iterator[tuple[str, dict[str, Any]]]:
+    def events() -> Iterator[tuple[str, Any]]:
         if not turn.passages:
             result = _finish(turn, text=bot.fallback_message, generation=None)
             yield "token", {"text": result.message.content}
-            yield "done", result.as_payload()
+            yield "done", result
             return
         chosen = model or get_chat_model(model=bot.model_name or None)
         generation = None
@@ -295,22 +291,14 @@ def chat_answer_stream(
                 else:
                     yield "token", {"text": piece}
         except ModelUnavailable as exc:
-            error = _unavailable(turn, exc)
             # Text already streamed is withdrawn: the client replaces it with this message.
-            yield (
-                "error",
-                {
-                    "detail": str(error.detail),
-                    "public_message": exc.public_message,
-                    "message_id": error.message_id,
-                },
-            )
+            yield "error", _unavailable(turn, exc)
             return
         if generation is None:
-            error = _unavailable(turn, ModelUnavailable("the model stream ended without a final answer"))
-            yield "error", {"detail": str(error.detail), "message_id": error.message_id}
+            ended = ModelUnavailable("the model stream ended without a final answer")
+            yield "error", _unavailable(turn, ended)
             return
-        yield "done", _finish(turn, text=generation.text, generation=generation).as_payload()
+        yield "done", _finish(turn, text=generation.text, generation=generation)
 
     return events()
 
@@ -320,7 +308,9 @@ def chat_answer_stream(
 
 def feedback_record(*, message: Message, rating: str, comment: str = "") -> Message:
     if message.role != Role.ASSISTANT:
-        raise exceptions.ValidationError({"message_id": ["Feedback applies to the bot's answers only."]})
+        raise InvalidInput(
+            "Feedback applies to the bot's answers only; rate an assistant message.", field="message_id"
+        )
     Rating(rating)  # validated by the serializer; a bad value here is a programming error
     message.rating = rating
     message.feedback_comment = comment.strip()[:2000]

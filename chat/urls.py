@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import apis
+from . import apis, public_apis, server_apis
 
 # Under /api/orgs/<org_id>/bots/<bot_id>/
 builder_urlpatterns = [
@@ -19,12 +19,21 @@ builder_urlpatterns = [
 
 # Under /api/public/
 public_urlpatterns = [
-    path("bots/<str:public_id>/", apis.PublicBotApi.as_view(), name="public-bot"),
-    path("bots/<str:public_id>/chat/", apis.PublicChatApi.as_view(), name="public-chat"),
+    path("bots/<str:public_id>/", public_apis.PublicBotApi.as_view(), name="public-bot"),
+    path("bots/<str:public_id>/chat/", public_apis.PublicChatApi.as_view(), name="public-chat"),
     path(
         "bots/<str:public_id>/conversations/<uuid:conversation_id>/",
-        apis.PublicConversationApi.as_view(),
+        public_apis.PublicConversationApi.as_view(),
         name="public-conversation",
     ),
-    path("messages/<uuid:message_id>/feedback/", apis.PublicFeedbackApi.as_view(), name="public-feedback"),
+    path(
+        "messages/<uuid:message_id>/feedback/",
+        public_apis.PublicFeedbackApi.as_view(),
+        name="public-feedback",
+    ),
+]
+
+# Under /api/v1/ (bot API keys)
+server_urlpatterns = [
+    path("chat/", server_apis.ApiChatApi.as_view(), name="api-chat"),
 ]

@@ -1,4 +1,7 @@
-"""One structured log record per request, for CloudWatch Logs Insights.
+"""Request-wide middleware: one structured log record per request, and request-body limits.
+
+## Request log
+
 
 `RequestLogMiddleware` emits a single record on the ``botwright.request`` logger after the response
 is built, with these ``extra`` fields (``config.logging.JsonFormatter`` turns them into JSON keys):
@@ -11,27 +14,44 @@ is built, with these ``extra`` fields (``config.logging.JsonFormatter`` turns th
     status, latency_ms
     user               the user's id, never the email; absent when anonymous or never looked up
     org, bot           from the URL kwargs org_id / bot_id (or the public bot's public_id)
-    client_ip          only when settings.REQUEST_LOG_CLIENT_IP is True (off by default: privacy)
+    client_ip          only when settings.REQUEST_LOG_CLIENT_IP is True (off by default: privacy);
+                       the address chat.ratelimit.client_ip trusts (TRUSTED_PROXY_COUNT)
 
 It never reads the body, headers other than X-Request-Id, cookies or tokens. The chosen request id is
 returned in the ``X-Request-Id`` response header so a user can quote it in a bug report.
 
 Place it first in MIDDLEWARE: latency then covers the whole stack and the header is also set on
 responses other middleware short-circuits (SSL redirects, CSRF failures).
+
+## Body limits
+
+`RequestBodyLimitMiddleware` refuses, with 413 and before anything reads it, a body larger than its
+route accepts: ``settings.REQUEST_MAX_BODY_BYTES`` (small: JSON and forms) unless the view class
+declares more with a ``request_body_limit()`` static method (the document upload route). A declared
+Content-Length is judged without reading a byte; a chunked body without one (a server that sets
+``wsgi.input_terminated``) is read and counted up to the limit, then cut. `BodyLimitUploadHandler`,
+the first upload handler, stops Django's multipart parser as soon as more than the route's limit
+has arrived, so no oversized file is ever spooled to disk whole.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import tempfile
 import time
 import uuid
 from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.core.files.uploadhandler import FileUploadHandler
+from django.core.handlers.wsgi import LimitedStream
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.functional import SimpleLazyObject, empty
+
+from chat.ratelimit import client_ip
+from tenants.errors import TooLarge
 
 logger = logging.getLogger("botwright.request")
 
@@ -123,7 +143,7 @@ class RequestLogMiddleware:
         if user_id is not None:
             fields["user"] = user_id
         if self.log_client_ip:
-            fields["client_ip"] = request.META.get("REMOTE_ADDR")
+            fields["client_ip"] = client_ip(request)
 
         level = logging.ERROR if response.status_code >= 500 else logging.INFO
         logger.log(
@@ -136,3 +156,122 @@ class RequestLogMiddleware:
             extra=fields,
         )
         return response
+
+
+# --- Body limits -----------------------------------------------------------------------------
+
+_READ_CHUNK = 64 * 1024
+
+
+def _megabytes(n: int) -> str:
+    return f"{n / (1024 * 1024):.1f} MB"
+
+
+def body_limit_for(view_func: Callable[..., Any]) -> int:
+    """The most bytes a request to this view may carry (see the module docstring)."""
+    view_class = getattr(view_func, "view_class", None) or getattr(view_func, "cls", None)
+    declared = getattr(view_class, "request_body_limit", None)
+    return int(declared()) if callable(declared) else settings.REQUEST_MAX_BODY_BYTES
+
+
+def _declared_length(meta: dict[str, Any]) -> int:
+    # Django reads nothing for a missing or malformed Content-Length (LimitedStream of 0 bytes).
+    try:
+        return max(0, int(meta.get("CONTENT_LENGTH") or 0))
+    except ValueError:
+        return 0
+
+
+def _too_large(*, limit: int, size: int | None) -> JsonResponse:
+    told = f"The request body is {_megabytes(size)}; " if size is not None else "The request body is larger: "
+    detail = f"{told}this endpoint accepts at most {_megabytes(limit)}. Send a smaller body."
+    return JsonResponse({"detail": detail, "code": "too_large", "limit_bytes": limit}, status=413)
+
+
+def _buffer_chunked(request: HttpRequest, limit: int) -> bool:
+    """Read a length-less (chunked) body up to `limit`; False as soon as it goes past.
+
+    Within the limit the body is handed to Django as if it had a Content-Length, so parsers see it
+    (Django on its own reads nothing without one).
+    """
+    source = request.META["wsgi.input"]
+    # Not a context manager: the buffer becomes the request's stream and lives as long as it does.
+    buffer = tempfile.SpooledTemporaryFile(max_size=settings.FILE_UPLOAD_MAX_MEMORY_SIZE)  # noqa: SIM115
+    total = 0
+    while True:
+        chunk = source.read(min(_READ_CHUNK, limit + 1 - total))
+        if not chunk:
+            break
+        total += len(chunk)
+        if total > limit:
+            buffer.close()
+            return False
+        buffer.write(chunk)
+    buffer.seek(0)
+    request.META["CONTENT_LENGTH"] = str(total)
+    request._stream = LimitedStream(buffer, total)
+    return True
+
+
+class RequestBodyLimitMiddleware:
+    """Refuses an oversized request body with 413 before reading it (see the module docstring).
+
+    Runs in ``process_view``, where the route is known; it must come before CsrfViewMiddleware,
+    whose ``process_view`` reads form bodies. A view class may add headers to the refusal (the
+    public channel adds its per-bot CORS headers so a widget can read the 413) through a
+    ``refusal_headers(request, view_kwargs)`` class method.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_view(
+        self, request: HttpRequest, view_func: Callable[..., Any], view_args: Any, view_kwargs: Any
+    ) -> HttpResponse | None:
+        limit = body_limit_for(view_func)
+        request.body_limit = limit  # read by BodyLimitUploadHandler
+        declared = _declared_length(request.META)
+        response = None
+        if declared > limit:
+            response = _too_large(limit=limit, size=declared)
+        elif (
+            not declared
+            and "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower()
+            and request.META.get("wsgi.input_terminated")
+            and not _buffer_chunked(request, limit)
+        ):
+            response = _too_large(limit=limit, size=None)
+        if response is not None:
+            view_class = getattr(view_func, "view_class", None) or getattr(view_func, "cls", None)
+            add_headers = getattr(view_class, "refusal_headers", None)
+            if add_headers is not None:
+                for name, value in add_headers(request, view_kwargs).items():
+                    response[name] = value
+        return response
+
+
+class BodyLimitUploadHandler(FileUploadHandler):
+    """The first upload handler: counts the file bytes the multipart parser hands over and stops
+    the upload (413) once more than the route's limit has arrived, before later handlers spool the
+    rest to memory or disk."""
+
+    def __init__(self, request: HttpRequest | None = None) -> None:
+        super().__init__(request)
+        self.limit = getattr(request, "body_limit", None) or settings.REQUEST_MAX_BODY_BYTES
+        self.received = 0
+
+    def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes:
+        self.received += len(raw_data)
+        if self.received > self.limit:
+            raise TooLarge(
+                f"The upload is larger than this endpoint accepts ({_megabytes(self.limit)}). "
+                "Send a smaller file.",
+                extra={"limit_bytes": self.limit},
+            )
+        return raw_data
+
+    def file_complete(self, file_size: int) -> None:
+        return None  # the next handler builds the file object

@@ -15,7 +15,7 @@ class CognitoJWTScheme(OpenApiAuthenticationExtension):
 
 
 class BotApiKeyScheme(OpenApiAuthenticationExtension):
-    target_class = "chat.apis.BotApiKeyAuthentication"
+    target_class = "chat.authentication.BotApiKeyAuthentication"
     name = "botApiKey"
 
     def get_security_definition(self, auto_schema):

@@ -5,8 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts.apis import AuthConfigApi, MeApi
 from chat import views as chat_views
-from chat.apis import ApiChatApi
-from chat.urls import builder_urlpatterns, public_urlpatterns
+from chat.urls import builder_urlpatterns, public_urlpatterns, server_urlpatterns
 from config import openapi  # noqa: F401  (registers the auth schemes with drf-spectacular)
 from integrations.apis import HealthApi
 
@@ -30,7 +29,7 @@ urlpatterns = [
     path("api/", include("accounts.urls")),
     path("api/orgs/", include(org_patterns)),
     path("api/public/", include(public_urlpatterns)),
-    path("api/v1/chat/", ApiChatApi.as_view(), name="api-chat"),
+    path("api/v1/", include(server_urlpatterns)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
 ]

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from rest_framework.test import APIClient
 
-from chat.services import chat_answer
+from chat.services import api_key_create, chat_answer
 
 pytestmark = pytest.mark.django_db
 
@@ -55,6 +56,8 @@ def test_garbage_bodies_never_500(org, bot, owner, client_for):
             assert response.json(), (method, url, body)
         raw = getattr(client, method)(url, "{not json", content_type="application/json")
         assert 400 <= raw.status_code < 500, (method, url, raw.status_code)
+        deep = getattr(client, method)(url, "[" * 100_000, content_type="application/json")
+        assert 400 <= deep.status_code < 500, (method, url, deep.status_code)
 
 
 def test_bad_query_parameters_are_400(org, bot, owner, client_for):
@@ -69,3 +72,20 @@ def test_bad_query_parameters_are_400(org, bot, owner, client_for):
         assert client.get(url).status_code == 400, url
     assert client.get(f"{bot_base}/documents/?page=999").status_code == 404
     assert client.get(f"/api/orgs/{org.pk}/bots/not-a-uuid/").status_code == 404
+
+
+def test_deeply_nested_json_is_a_400_with_a_message(org, bot, owner, client_for):
+    """Regression (issue 8 finding 4): 100 000 `[` was an anonymous 500 (RecursionError)."""
+    _, raw_key = api_key_create(bot=bot, user=owner, name="backend")
+    anonymous, member = APIClient(), client_for(owner)
+    targets = [
+        (anonymous, f"/api/public/bots/{bot.public_id}/chat/", {}),
+        (anonymous, "/api/v1/chat/", {"HTTP_AUTHORIZATION": f"Bearer {raw_key}"}),
+        (member, f"/api/orgs/{org.pk}/bots/{bot.pk}/chat/", {}),
+        (member, "/api/orgs/", {}),
+    ]
+    for client, url, headers in targets:
+        for body in ("[" * 100_000, '{"message": ' + "[" * 100_000):
+            response = client.post(url, body, content_type="application/json", **headers)
+            assert response.status_code == 400, (url, response.status_code)
+            assert "nested too deeply" in response.json()["detail"], url

@@ -57,6 +57,8 @@ MIDDLEWARE = [
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Before CSRF: its process_view reads form bodies, so the size check must come first.
+    "config.middleware.RequestBodyLimitMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -197,7 +199,9 @@ BASIC_AUTH_ENABLED = env.bool("BASIC_AUTH_ENABLED", default=not COGNITO_ENABLED 
 # callback: after AXES_FAILURE_LIMIT failures one client address is refused for that account
 # (429 with Retry-After) until AXES_COOLOFF_MINUTES pass without another failure. Counting the
 # address and the account together means nobody can lock an account from elsewhere. The address
-# is REMOTE_ADDR (on Lambda: API Gateway's source IP), which a client cannot forge.
+# is the one the rate limits trust (chat.ratelimit.client_ip, TRUSTED_PROXY_COUNT): on Lambda API
+# Gateway's source IP — not Zappa's REMOTE_ADDR, which it takes from X-Forwarded-For.
+AXES_CLIENT_IP_CALLABLE = "chat.ratelimit.client_ip"
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
@@ -225,7 +229,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
+        "api.parsers.JSONParser",
         "rest_framework.parsers.MultiPartParser",
         "rest_framework.parsers.FormParser",
     ],
@@ -287,9 +291,18 @@ DOCUMENT_WORKERS = env.int("DOCUMENT_WORKERS", default=2)
 DOCUMENT_LARGE_BYTES = env.int("DOCUMENT_LARGE_BYTES", default=1024 * 1024)
 DOCUMENT_SWEEP_INTERVAL_S = env.float("DOCUMENT_SWEEP_INTERVAL_S", default=300.0)
 DIRECT_UPLOAD_MAX_BYTES = env.int("DIRECT_UPLOAD_MAX_BYTES", default=200 * 1024 * 1024)
-# Django's own request-size guard: a little above the upload limit so the API can answer 413 itself.
-DATA_UPLOAD_MAX_MEMORY_SIZE = DOCUMENT_MAX_UPLOAD_BYTES + 1024 * 1024
+# Every request body is refused above this size before it is read (config.middleware.
+# RequestBodyLimitMiddleware, 413); only upload routes (documents) allow DOCUMENT_MAX_UPLOAD_BYTES.
+REQUEST_MAX_BODY_BYTES = env.int("REQUEST_MAX_BODY_BYTES", default=1024 * 1024)
+# Django's own guard on form data read into memory; the middleware above refuses first.
+DATA_UPLOAD_MAX_MEMORY_SIZE = REQUEST_MAX_BODY_BYTES
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# The first handler counts what is received and stops a multipart body past the route's limit.
+FILE_UPLOAD_HANDLERS = [
+    "config.middleware.BodyLimitUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 
 # --- Chat ------------------------------------------------------------------------------------
 LLM_PROVIDER = env.str("LLM_PROVIDER", default="")  # "" = gemini when GEMINI_API_KEY is set
@@ -305,7 +318,10 @@ GEMINI_TIMEOUT_S = env.float("GEMINI_TIMEOUT_S", default=20.0)  # under API Gate
 GEMINI_BASE_URL = env.str("GEMINI_BASE_URL", default="")
 CHAT_MAX_MESSAGE_CHARS = env.int("CHAT_MAX_MESSAGE_CHARS", default=4000)
 CHAT_HISTORY_TOKEN_BUDGET = env.int("CHAT_HISTORY_TOKEN_BUDGET", default=1500)
+# Public channel: per visitor token, per client IP (looser, so an office behind one address can
+# chat), then per bot; only requests that pass the first two count against the bot's budget.
 PUBLIC_CHAT_RATE_VISITOR = env.str("PUBLIC_CHAT_RATE_VISITOR", default="20/minute")
+PUBLIC_CHAT_RATE_IP = env.str("PUBLIC_CHAT_RATE_IP", default="100/minute")
 PUBLIC_CHAT_RATE_BOT = env.str("PUBLIC_CHAT_RATE_BOT", default="300/minute")
 # Signed-in members (builder chat and search) and bot API keys, each counted per user / per key.
 MEMBER_CHAT_RATE = env.str("MEMBER_CHAT_RATE", default="60/minute")
@@ -334,6 +350,12 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
 REQUEST_LOG_CLIENT_IP = env.bool("REQUEST_LOG_CLIENT_IP", default=False)
+# How many proxies we run in front of Django that append the client's address to X-Forwarded-For
+# (counted from the right; see chat.ratelimit.client_ip). 0 = trust no header: REMOTE_ADDR, or on
+# Lambda API Gateway's requestContext source IP. Rate limits key on this address.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured(f"TRUSTED_PROXY_COUNT must be 0 or more, not {TRUSTED_PROXY_COUNT}.")
 
 LOGGING = {
     "version": 1,

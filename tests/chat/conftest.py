@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 
 from documents.services import document_process, document_upload
@@ -13,6 +15,13 @@ Refunds are issued within 14 days of the parcel arriving at our warehouse.
 
 The office opens at 08:30 and closes at 18:00 from Monday to Friday.
 """
+
+
+@pytest.fixture(autouse=True)
+def _rate_limit_clock(monkeypatch):
+    """Rate limits count in fixed windows: frozen 30 s into a minute, no test straddles a boundary
+    (which would reset the counters halfway and let extra requests through)."""
+    monkeypatch.setattr("chat.ratelimit.time", SimpleNamespace(time=lambda: 1_800_000_030.0))
 
 
 @pytest.fixture(autouse=True)

@@ -219,3 +219,40 @@ def test_ask_command_prints_the_answer_and_sources(kb_bot, capsys):
     assert "fallback answer" in capsys.readouterr().out
     with pytest.raises(CommandError, match="No bot"):
         call_command("ask", "no-such-bot", "hi")
+
+
+def test_the_schema_documents_what_chat_endpoints_send(db):
+    """Regression (issue 9): the one-time key, chunk ids and visitor ids were missing from the schema,
+    lists were documented as arrays and no error was documented."""
+    import io
+    import json
+
+    from django.core.management import call_command
+
+    out = io.StringIO()
+    call_command("spectacular", "--format", "openapi-json", stdout=out)
+    schema = json.loads(out.getvalue())
+    components, paths = schema["components"]["schemas"], schema["paths"]
+
+    def response_schema(path, method, status="200", media="application/json"):
+        ref = paths[path][method]["responses"][status]["content"][media]["schema"]["$ref"]
+        return components[ref.rsplit("/", 1)[1]]
+
+    builder = "/api/orgs/{org_id}/bots/{bot_id}/"
+    assert "key" in response_schema(builder + "api-keys/", "post", "201")["properties"]
+    assert "chunk_id" in components["Source"]["properties"]
+    results = response_schema(builder + "search/", "post")["properties"]["results"]["items"]["$ref"]
+    assert "chunk_id" in components[results.rsplit("/", 1)[1]]["properties"]
+    public_chat = "/api/public/bots/{public_id}/chat/"
+    assert {"visitor_id", "conversation_id"} <= set(response_schema(public_chat, "post")["properties"])
+    assert "text/event-stream" in paths[public_chat]["post"]["responses"]["200"]["content"]
+    for listing in (builder + "conversations/", builder + "api-keys/"):
+        assert {"count", "next", "previous", "results"} <= set(response_schema(listing, "get")["properties"])
+    limited = paths[public_chat]["post"]["responses"]["429"]
+    assert "Retry-After" in limited["headers"]
+    assert limited["content"]["application/json"]["schema"]["$ref"].endswith("/ChatError")
+    for path in paths:
+        if "/chat/" in path or path.startswith("/api/public/"):
+            for method, operation in paths[path].items():
+                errors = [code for code in operation["responses"] if code.startswith(("4", "5"))]
+                assert errors, (path, method)
