@@ -164,6 +164,8 @@ class LocalWorker:
             .values_list("pk", "org_id", "bot_id", "size_bytes")[:SCHEDULING_WINDOW]
         )
         now = time.monotonic()
+        for expired in [pk for pk, when in self._not_before.items() if when <= now]:
+            del self._not_before[expired]
         return [
             Job(str(pk), str(org_id), str(bot_id), size)
             for pk, org_id, bot_id, size in rows
