@@ -189,15 +189,16 @@ class LocalWorker:
             if job is None:
                 self._wait(seen, self.poll_interval_s)
                 continue
+            document = None
             try:
                 document = self._process(job.document_id, job.org_id)
-                if getattr(document, "status", None) == "pending":  # put back after transient failures
-                    self._not_before[job.document_id] = time.monotonic() + RELEASED_RETRY_DELAY_S
             except Exception:
                 logger.exception("local worker crashed on a document", extra={"document_id": job.document_id})
             finally:
                 with self._lock:
                     self._picker.done(job)
+                    if getattr(document, "status", None) == "pending":  # put back after transient failures
+                        self._not_before[job.document_id] = time.monotonic() + RELEASED_RETRY_DELAY_S
                 close_old_connections()
                 self.wake()  # a freed slot may let another thread take a large file
 
