@@ -9,6 +9,7 @@ Each scenario prints one JSON line for the test to check.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import sys
@@ -53,12 +54,14 @@ def _paragraphs(topic: str, count: int) -> bytes:
 
 def chat() -> dict:
     """Upload, search and chat (builder and public channel) on a migrate-only database."""
-    user, org = _tenant("owner")
+    user = user_create(email="owner@example.com", password="a long local password", name="Owner")
+    org = org_create(user=user, name="Org owner")
     bot = bot_create(org=org, user=user, name="Depot bot")
     document, _ = document_upload(bot=bot, user=user, data=FACT.encode(), filename="hours.md")
     document.refresh_from_db()
-    client = Client()
-    client.force_login(user)
+    # Signed in the way a script does it locally: HTTP Basic (on unless Cognito is configured).
+    credentials = base64.b64encode(b"owner@example.com:a long local password").decode()
+    client = Client(HTTP_AUTHORIZATION=f"Basic {credentials}")
     base = f"/api/orgs/{org.pk}/bots/{bot.pk}/"
     search = client.post(
         base + "search/", {"query": "When does the depot open?"}, content_type="application/json"
