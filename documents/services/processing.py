@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
+import numpy as np
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
@@ -83,18 +84,27 @@ def document_write_generation(
     org_id: str,
     pieces: Sequence[Piece],
     page_count: int | None = None,
+    vectors: Sequence[Any] | None = None,
+    embedding_model: str | None = None,
     embedder: Embedder | None = None,
     store: VectorStore | None = None,
     on_progress: Progress | None = None,
+    on_activate: Callable[[Document], None] | None = None,
 ) -> Document | None:
     """Index ready-made passages as a new generation of a document and switch it live atomically.
 
     The re-index contract for callers that produce their own passages (importers): `pieces` are
-    `documents.chunking.Chunk`s with dense 0-based ordinals. Readers keep seeing the previous
-    generation until this one is complete; failures and transient errors end as in
-    `document_process`. Returns the document as it ended, or None when it is gone.
+    `documents.chunking.Chunk`s with dense 0-based ordinals. With `vectors` (one unit-length float32
+    vector per piece, made by `embedding_model`) nothing is embedded; otherwise `embedder` (default:
+    the configured one) embeds them. `on_activate(document)` runs inside the transaction that switches
+    this generation live — bookkeeping that must agree with it commits with it or not at all — and only
+    then. Readers keep seeing the previous generation until this one is complete; failures and
+    transient errors end as in `document_process`. Returns the document as it ended, or None when
+    it is gone.
     """
     frozen = list(pieces)
+    if vectors is not None and (len(vectors) != len(frozen) or not embedding_model):
+        raise ValueError("vectors need one vector per piece and the name of the model that made them")
     return _index_new_generation(
         document_id,
         org_id,
@@ -102,6 +112,9 @@ def document_write_generation(
         embedder=embedder,
         store=store,
         on_progress=on_progress,
+        vectors=vectors,
+        embedding_model=embedding_model,
+        on_activate=on_activate,
     )
 
 
@@ -131,12 +144,17 @@ def _index_new_generation(
     store: VectorStore | None,
     on_progress: Progress | None,
     require_pending: bool = False,
+    vectors: Sequence[Any] | None = None,
+    embedding_model: str | None = None,
+    on_activate: Callable[[Document], None] | None = None,
 ) -> Document | None:
     claimed = _retry(lambda: _claim(document_id, org_id, require_pending=require_pending), "claim")
     if claimed is None:
         return None
     document, generation = claimed
-    embedder = embedder or get_embedder()
+    if vectors is None:
+        embedder = embedder or get_embedder()
+        embedding_model = embedder.name
     store = store or get_vector_store()
     started = time.monotonic()
     try:
@@ -145,9 +163,11 @@ def _index_new_generation(
             raise ExtractionError("No text could be extracted from this document.")
         rows = _retry(lambda: _write_chunks(document, generation, pieces), "write chunks")
         _retry(lambda: _progress(document, page_count=page_count, chunks_total=len(rows)), "progress")
-        _embed_and_store(document, generation, rows, embedder, store, on_progress)
+        _embed_and_store(document, generation, rows, embedder, store, on_progress, vectors)
         _retry(lambda: _verify_stored(document, len(rows), store), "verify vectors")
-        return _switch_live(document, generation, len(rows), page_count, embedder.name, store, started)
+        return _switch_live(
+            document, generation, len(rows), page_count, embedding_model, store, started, on_activate
+        )
     except ExtractionError as exc:
         return _settle(document, generation, store, status=DocumentStatus.FAILED, reason=exc.reason)
     except Exception as exc:
@@ -278,16 +298,21 @@ def _embed_and_store(
     document: Document,
     generation: int,
     rows: list[Chunk],
-    embedder: Embedder,
+    embedder: Embedder | None,
     store: VectorStore,
     on_progress: Progress | None,
+    given: Sequence[Any] | None = None,
 ) -> None:
+    """Embed the passages (or take the `given` vectors) and write them to the store, batch by batch."""
     total = len(rows)
     done = 0
     for start in range(0, total, EMBED_BATCH):
         batch = rows[start : start + EMBED_BATCH]
-        texts = [embedding_text(c, document.title) for c in batch]
-        vectors = _retry(lambda texts=texts: embedder.embed(texts), "embed")
+        if given is not None:
+            vectors = [np.asarray(v, dtype=np.float32) for v in given[start : start + EMBED_BATCH]]
+        else:
+            texts = [embedding_text(c, document.title) for c in batch]
+            vectors = _retry(lambda texts=texts: embedder.embed(texts), "embed")
         items = _vector_items(document, batch, vectors)
         _retry(
             lambda items=items: store.upsert(
@@ -320,8 +345,9 @@ def _switch_live(
     model_name: str,
     store: VectorStore,
     started: float,
+    on_activate: Callable[[Document], None] | None = None,
 ) -> Document | None:
-    """Make `generation` the live one in one transaction, then drop the generation it replaced."""
+    """Make `generation` the live one in one transaction, then drop every older generation."""
 
     def switch() -> tuple[Document | None, int | None]:
         with transaction.atomic():
@@ -341,14 +367,26 @@ def _switch_live(
             current.error = ""
             current.processed_at = timezone.now()
             current.save()
+            if on_activate:
+                on_activate(current)
             return current, previous
 
     current, previous = _retry(switch, "switch live")
     if current is None or current.generation != generation:
         _drop_generation_quietly(document, generation, store)
         return current
-    if previous is not None and previous != generation:
-        _drop_generation_quietly(document, previous, store)
+    # Older generations are garbage now: the one live before, and any a stopped run left half
+    # written (its chunks list it). Newer ones belong to a re-index started after ours.
+    older = set(
+        Chunk.objects.for_org(document.org_id)
+        .filter(document_id=document.pk, generation__lt=generation)
+        .values_list("generation", flat=True)
+        .distinct()
+    )
+    if previous is not None and previous < generation:
+        older.add(previous)
+    for old in sorted(older):
+        _drop_generation_quietly(document, old, store)
     logger.info(
         "document indexed",
         extra={
