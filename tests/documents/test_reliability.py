@@ -374,3 +374,41 @@ def test_org_deletion_removes_every_bots_files_and_vectors_after_commit(
         org_delete(org=org, user=owner)
     assert sorted(deleted_bots) == bot_ids
     assert not any(default_storage.exists(d.storage_key) for d in documents)
+
+
+def test_a_generation_left_half_written_by_a_stopped_run_is_removed_by_the_next_switch(bot, editor):
+    document = _process(_pending(bot, editor))
+    # A run killed after writing its chunks (generation 2), never finished; the sweep re-queues it.
+    Chunk.objects.create(
+        org_id=bot.org_id, bot=bot, document=document, generation=2, ordinal=0, text="half written"
+    )
+    Document.objects.for_org(bot.org).filter(pk=document.pk).update(generation=2)
+    document = _process(document)
+    assert document.active_generation == 3
+    assert set(
+        Chunk.objects.for_org(bot.org).filter(document=document).values_list("generation", flat=True)
+    ) == {3}
+
+
+def test_write_generation_stores_given_vectors_and_runs_on_activate_with_the_switch(bot, editor):
+    document = _process(_pending(bot, editor))
+    vectors = FakeEmbedder().embed(["Exchanges are free of charge.", "Refunds take 30 days now."])
+    seen = []
+
+    class Refusing(FakeEmbedder):
+        def embed(self, texts):
+            raise AssertionError("given vectors must not be embedded again")
+
+    document = document_write_generation(
+        document_id=str(document.pk),
+        org_id=str(bot.org_id),
+        pieces=_pieces("Exchanges are free of charge.", "Refunds take 30 days now."),
+        vectors=list(vectors),
+        embedding_model="source-model-384",
+        embedder=Refusing(),
+        on_activate=lambda d: seen.append((d.active_generation, d.status)),
+    )
+    assert seen == [(2, "ready")]
+    assert document.embedding_model == "source-model-384" and document.active_generation == 2
+    stored = StoredVector.objects.for_org(bot.org).filter(document=document).order_by("ordinal")
+    assert [bytes(v.vector) for v in stored] == [v.astype("<f4").tobytes() for v in vectors]
