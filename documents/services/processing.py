@@ -36,8 +36,8 @@ from integrations.vectors.base import VectorItem, VectorStore
 from integrations.vectors.factory import get_vector_store
 
 from ..chunking import Chunk as Piece
-from ..chunking import chunk_document
-from ..extract import ExtractionError, extract_with_timeout, sniff_type
+from ..chunking import extract_and_chunk
+from ..extract import ExtractionError, sniff_type
 from ..models import Chunk, Document, DocumentStatus
 from .uploads import default_title
 
@@ -226,7 +226,8 @@ def _read_file(document: Document) -> bytes:
 
 def _extract_and_chunk(document: Document) -> tuple[list[Piece], int | None]:
     data = _read_file(document)
-    extracted = extract_with_timeout(
+    # Both steps walk attacker-chosen text: they run in the sandboxed child (deadline, memory cap).
+    extracted, pieces = extract_and_chunk(
         data,
         document.kind or sniff_type(data, document.filename),
         timeout_s=settings.DOCUMENT_EXTRACT_TIMEOUT_S,
@@ -234,7 +235,7 @@ def _extract_and_chunk(document: Document) -> tuple[list[Piece], int | None]:
     )
     del data
     _retry(lambda: _adopt_title(document, extracted.title), "adopt title")
-    return chunk_document(extracted), extracted.page_count
+    return pieces, extracted.page_count
 
 
 def _adopt_title(document: Document, title: str | None) -> None:
