@@ -12,11 +12,10 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 
+from django.conf import settings
 from django.db import connection
 
 logger = logging.getLogger(__name__)
-
-CHECK_TIMEOUT_S = 3.0
 
 
 def _database() -> str:
@@ -79,7 +78,7 @@ def run_checks(*, deep: bool = False) -> tuple[bool, dict[str, dict]]:
             else:
                 pool = ThreadPoolExecutor(max_workers=1)
                 try:
-                    timeout = CHECK_TIMEOUT_S * (20 if name == "embedder" else 1)
+                    timeout = settings.HEALTH_CHECK_TIMEOUT_S * (20 if name == "embedder" else 1)
                     detail = pool.submit(_in_thread, check).result(timeout=timeout)
                 finally:
                     pool.shutdown(wait=False)

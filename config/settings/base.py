@@ -390,6 +390,10 @@ SECURE_HSTS_PRELOAD = IS_PRODUCTION
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
+# Per-dependency time bound of /api/health (the deep embedding check gets 20x): a hung dependency
+# answers "timed out" instead of holding the request.
+HEALTH_CHECK_TIMEOUT_S = env.float("HEALTH_CHECK_TIMEOUT_S", default=3.0)
+
 REQUEST_LOG_CLIENT_IP = env.bool("REQUEST_LOG_CLIENT_IP", default=False)
 # How many proxies we run in front of Django that append the client's address to X-Forwarded-For
 # (counted from the right; see chat.ratelimit.client_ip). 0 = trust no header: REMOTE_ADDR, or on
