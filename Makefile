@@ -49,7 +49,6 @@ install: $(VENV)/.installed $(ONNX_DIR)/model.onnx
 
 migrate: install
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py createcachetable
 
 seed: migrate
 	$(PY) manage.py seed_demo

@@ -41,6 +41,23 @@ def lockout_username(request: Any, credentials: dict[str, Any] | None) -> str | 
     return canonical_email_or_none(str(raw)) or str(raw)[:254]
 
 
+def lockout_client_ip(request: Any) -> str | None:
+    """``AXES_CLIENT_IP_CALLABLE``: the address the rate limits trust (``chat.ratelimit.client_ip``),
+    or None when the request has none — axes stores it in an IP-address column, where a placeholder
+    such as "unknown" is an error on PostgreSQL (e.g. ``force_login`` builds a request without one)."""
+    from django.core.exceptions import ValidationError
+    from django.core.validators import validate_ipv46_address
+
+    from chat.ratelimit import client_ip
+
+    address = client_ip(request)
+    try:
+        validate_ipv46_address(address)
+    except ValidationError:
+        return None
+    return address
+
+
 def _retry_after_s(request: Any) -> int | None:
     from axes.helpers import get_cool_off
 

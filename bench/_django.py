@@ -48,7 +48,6 @@ def setup(workdir: Path, *, embedder: str = "minilm", database_url: str | None =
 
     django.setup()
     call_command("migrate", verbosity=0, interactive=False)
-    call_command("createcachetable", verbosity=0)
     return env
 
 
@@ -86,11 +85,11 @@ def ingest(*, bot: Any, user: Any, data: bytes, filename: str, title: str, **pro
 def chunk_embedding_texts(document: Any) -> list[str]:
     """The exact strings the pipeline embedded for ``document``'s live chunks, in ordinal order."""
     from documents.models import Chunk
-    from documents.services import _embedding_text  # the pipeline's own rule, so the baseline stays fair
+    from documents.services import embedding_text  # the pipeline's own rule, so the baseline stays fair
 
     chunks = (
         Chunk.objects.for_org(document.org_id)
         .filter(document=document, generation=document.active_generation)
         .order_by("ordinal")
     )
-    return [_embedding_text(chunk, document.title) for chunk in chunks]
+    return [embedding_text(chunk, document.title) for chunk in chunks]

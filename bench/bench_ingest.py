@@ -13,7 +13,7 @@ Rows, each against a baseline measured in the same run:
    its child process, chunking, chunk rows, embedding in batches, vector upserts, progress updates and
    the activation transaction (goal ≥ 1.7×);
 2. the same ONNX pipeline against one raw ``embed()`` of exactly the strings it embedded (read back with
-   the pipeline's own ``_embedding_text`` and checked against what the embedder received): the
+   the pipeline's own ``embedding_text`` and checked against what the embedder received): the
    pipeline's own overhead (goal ≥ 0.85×);
 3. query embedding + search p50 with ONNX against the torch embedder: ``embed_query(question)`` then
    ``store.search(...)`` on the bot's cached matrix, over ``QUESTIONS`` questions, the two interleaved

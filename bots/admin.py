@@ -19,7 +19,7 @@ class BotAdmin(TenantAdmin):
     ]
     list_filter = ["org", "is_active"]
     search_fields = ["name", "description", "public_id", "org__name"]
-    readonly_fields = ["id", "public_id", "index_version", "created_by", "created_at", "updated_at"]
+    readonly_fields = ["id", "public_id", "created_by", "created_at", "updated_at"]
 
     def save_model(self, request, obj, form, change):
         if not change:

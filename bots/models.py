@@ -42,8 +42,6 @@ class Bot(TenantScopedModel):
     is_active = models.BooleanField(default=True)
     public_id = models.CharField(max_length=32, unique=True, default=new_public_id, editable=False)
     allowed_origins = models.JSONField(default=list, blank=True)
-    # Bumped whenever the set of searchable vectors changes; per-process vector caches key on it.
-    index_version = models.PositiveBigIntegerField(default=0, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

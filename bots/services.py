@@ -1,4 +1,8 @@
-"""Writes on bots. Every write is audited; names are unique per org (case-insensitive)."""
+"""Writes on bots. Every write is audited; names are unique per org (case-insensitive).
+
+Deleting a bot deletes its rows; the knowledge base removes the bot's files and vectors after the
+deletion commits (documents.signals subscribes to it), so this module needs nothing above it.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +10,11 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
-from rest_framework.exceptions import ValidationError
 
-from tenants.audit import audit_record, diff_fields
+from tenants.audit import audit_record
 from tenants.errors import InvalidInput
 from tenants.models import Organization
+from tenants.services_common import model_update, model_validate
 
 from .models import Bot
 
@@ -30,12 +33,16 @@ WRITABLE_FIELDS = {
 }
 
 
+def _name_taken(name: str) -> InvalidInput:
+    return InvalidInput(f"A bot named {name!r} already exists in this organisation.", field="name")
+
+
 def _ensure_unique_name(*, org: Organization, name: str, exclude_id: Any = None) -> None:
     qs = Bot.objects.for_org(org).filter(name__iexact=name.strip())
     if exclude_id is not None:
         qs = qs.exclude(pk=exclude_id)
     if qs.exists():
-        raise ValidationError({"name": [f"A bot named {name!r} already exists in this organisation."]})
+        raise _name_taken(name)
 
 
 def _ensure_model_allowed(model_name: str | None) -> None:
@@ -50,43 +57,38 @@ def _ensure_model_allowed(model_name: str | None) -> None:
         )
 
 
-def _save(bot: Bot) -> None:
-    bot.full_clean()
+@transaction.atomic
+def bot_create(*, org: Organization, user: Any, name: str, **fields: Any) -> Bot:
+    unknown = sorted(set(fields) - WRITABLE_FIELDS)
+    if unknown:
+        errors = {f: ["Unknown field."] for f in unknown}
+        raise InvalidInput(f"Unknown field: {', '.join(unknown)}.", extra={"errors": errors})
+    _ensure_unique_name(org=org, name=name)
+    _ensure_model_allowed(fields.get("model_name"))
+    bot = Bot(org=org, created_by=user, name=name.strip(), **fields)
+    model_validate(instance=bot)
     try:
         with transaction.atomic():
             bot.save()
     except IntegrityError:
         # A concurrent create with the same name won the race against the check above.
-        raise ValidationError({"name": [f"A bot named {bot.name!r} already exists in this organisation."]})
-
-
-@transaction.atomic
-def bot_create(*, org: Organization, user: Any, name: str, **fields: Any) -> Bot:
-    unknown = set(fields) - WRITABLE_FIELDS
-    if unknown:
-        raise ValidationError({f: ["Unknown field."] for f in sorted(unknown)})
-    _ensure_unique_name(org=org, name=name)
-    _ensure_model_allowed(fields.get("model_name"))
-    bot = Bot(org=org, created_by=user, name=name.strip(), **fields)
-    _save(bot)
+        raise _name_taken(bot.name)
     audit_record(actor=user, action="bot.created", target=bot, org=org, changes={"name": bot.name})
     return bot
 
 
 @transaction.atomic
 def bot_update(*, bot: Bot, user: Any, data: dict[str, Any]) -> Bot:
-    unknown = set(data) - WRITABLE_FIELDS
-    if unknown:
-        raise ValidationError({f: ["Unknown field."] for f in sorted(unknown)})
-    if "name" in data:
+    if isinstance(data.get("name"), str):
         data = {**data, "name": data["name"].strip()}
         _ensure_unique_name(org=bot.org, name=data["name"], exclude_id=bot.pk)
     if "model_name" in data:
         _ensure_model_allowed(data["model_name"])
-    changes = diff_fields(bot, data)
-    for field, value in data.items():
-        setattr(bot, field, value)
-    _save(bot)
+    try:
+        with transaction.atomic():
+            changes = model_update(instance=bot, fields=WRITABLE_FIELDS, data=data)
+    except IntegrityError:
+        raise _name_taken(data.get("name", bot.name))
     if changes:
         audit_record(actor=user, action="bot.updated", target=bot, org=bot.org, changes=changes)
     return bot
@@ -94,13 +96,8 @@ def bot_update(*, bot: Bot, user: Any, data: dict[str, Any]) -> Bot:
 
 @transaction.atomic
 def bot_delete(*, bot: Bot, user: Any) -> None:
-    from documents.services import bot_purge_external_data
-
-    bot_purge_external_data(bot=bot)
+    # Locked first, so uploads and processing runs writing rows that point at the bot wait for the
+    # deletion to commit (and then fail cleanly) instead of breaking the cascade half-way.
+    list(Bot.objects.for_org(bot.org_id).select_for_update().filter(pk=bot.pk))
     audit_record(actor=user, action="bot.deleted", target=bot, org=bot.org, changes={"name": bot.name})
     bot.delete()
-
-
-def bot_bump_index_version(*, bot: Bot) -> None:
-    """Invalidate per-process vector caches: the bot's searchable vectors changed."""
-    Bot.objects.for_org(bot.org_id).filter(pk=bot.pk).update(index_version=F("index_version") + 1)

@@ -1,31 +1,25 @@
 """Writing passages and vectors that come from elsewhere as one new generation of a document.
 
-The same contract as `documents.services.document_process` (read its module docstring): the passages
-and vectors are written as generation g+1 beside the live one; `active_generation` switches to it in
-one transaction only once the store holds every vector; then the older generations are removed.
-Readers never see a mix, and a failure keeps the previous version searchable.
-
-Kept here until the documents pipeline exposes this step as a reusable function
-(`documents/services/processing.py`); then this module should call that one.
+The importer's face of the documents pipeline's re-index contract,
+`documents.services.document_write_generation` (read `documents/services/processing.py`): the
+passages and their vectors are written as generation g+1 beside the live one, `active_generation`
+switches to it in one transaction only once the store holds every vector, then older generations go.
+Readers never see a mix, a failure keeps the previous version searchable, and transient failures of
+the database or the store are retried there. This module only adds what an import run wants to hear:
+an exception when the generation did not go live.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from django.db import transaction
-from django.utils import timezone
 
-from bots.services import bot_bump_index_version
-from documents.models import Chunk, Document, DocumentStatus
-from integrations.vectors.base import VectorItem, VectorStore
-
-logger = logging.getLogger(__name__)
-
-UPSERT_BATCH = 256
+from documents.chunking import Chunk as Piece
+from documents.models import Document, DocumentStatus
+from documents.services import document_write_generation
+from integrations.vectors.base import VectorStore
 
 
 @dataclass(frozen=True)
@@ -43,28 +37,8 @@ class GenerationSuperseded(Exception):
     """Another (re)index of the document started after this one and owns it now."""
 
 
-def _claim(document: Document, total: int) -> int:
-    with transaction.atomic():
-        current = Document.objects.for_org(document.org_id).select_for_update().get(pk=document.pk)
-        current.generation += 1
-        current.status = DocumentStatus.PROCESSING
-        current.attempts += 1
-        current.error = ""
-        current.chunks_total = total
-        current.chunks_embedded = 0
-        current.processing_started_at = timezone.now()
-        current.save()
-        return current.generation
-
-
-def _drop(document: Document, generation: int, store: VectorStore) -> None:
-    store.delete_document(
-        org_id=str(document.org_id),
-        bot_id=str(document.bot_id),
-        document_id=str(document.pk),
-        generation=generation,
-    )
-    Chunk.objects.for_org(document.org_id).filter(document_id=document.pk, generation=generation).delete()
+class GenerationFailed(Exception):
+    """The generation did not go live; the document's error says why (its old version stays live)."""
 
 
 def document_generation_write(
@@ -80,125 +54,35 @@ def document_generation_write(
 
     `on_activate(document)` runs inside the transaction that switches the generation live, so
     bookkeeping that must agree with it (the importer's record) commits with it or not at all.
-    Raises on failure after removing the partial generation and marking the document failed (its
-    previous version stays searchable); `GenerationSuperseded` when a newer re-index took over.
+    Raises `GenerationFailed` when it did not go live (the partial generation removed, the document
+    `failed` — or `pending` again after transient failures, to be processed from its stored file),
+    `GenerationSuperseded` when the document was deleted or a newer re-index took over.
     """
     if not passages:
         raise ValueError("a generation needs at least one passage")
-    total = len(passages)
-    generation = _claim(document, total)
-    try:
-        rows = Chunk.objects.bulk_create(
-            [
-                Chunk(
-                    org_id=document.org_id,
-                    bot_id=document.bot_id,
-                    document_id=document.pk,
-                    generation=generation,
-                    ordinal=ordinal,
-                    text=p.text,
-                    page_start=p.page_start,
-                    page_end=p.page_end,
-                    heading_path=list(p.heading_path),
-                    char_start=0,
-                    char_end=len(p.text),
-                )
-                for ordinal, p in enumerate(passages)
-            ],
-            batch_size=500,
-        )
-        done = 0
-        for start in range(0, total, UPSERT_BATCH):
-            batch = rows[start : start + UPSERT_BATCH]
-            store.upsert(
-                org_id=str(document.org_id),
-                bot_id=str(document.bot_id),
-                document_id=str(document.pk),
-                generation=generation,
-                items=[
-                    VectorItem(
-                        chunk_id=str(c.pk),
-                        document_id=str(document.pk),
-                        ordinal=c.ordinal,
-                        vector=np.asarray(p.vector, dtype=np.float32),
-                        text=c.text,
-                        metadata={
-                            "page_start": c.page_start,
-                            "page_end": c.page_end,
-                            "heading_path": c.heading_path,
-                            "title": document.title,
-                        },
-                    )
-                    for c, p in zip(batch, passages[start : start + UPSERT_BATCH], strict=True)
-                ],
-            )
-            done += len(batch)
-            Document.objects.for_org(document.org_id).filter(pk=document.pk).update(
-                chunks_embedded=done, updated_at=timezone.now()
-            )
-            if on_batch:
-                on_batch(done, total)
-        stored = store.count(
-            org_id=str(document.org_id), bot_id=str(document.bot_id), document_id=str(document.pk)
-        )
-        if stored < total:
-            raise RuntimeError(f"the vector store holds {stored} of {total} vectors after writing")
-        pages = [p for p in (x.page_end or x.page_start for x in passages) if p]
-        return _activate(
-            document, generation, total, max(pages) if pages else None, embedding_model, store, on_activate
-        )
-    except GenerationSuperseded:
-        raise
-    except Exception as exc:
-        _fail(document, generation, f"Import failed: {type(exc).__name__}: {str(exc)[:300]}", store)
-        raise
+    went_live: list[Document] = []
 
+    def activated(current: Document) -> None:
+        went_live.append(current)
+        if on_activate:
+            on_activate(current)
 
-def _activate(document, generation, total, page_count, model_name, store, on_activate) -> Document:
-    with transaction.atomic():
-        current = Document.objects.for_org(document.org_id).select_for_update().filter(pk=document.pk).first()
-        superseded = current is None or current.generation != generation
-        if not superseded:
-            current.active_generation = generation
-            current.status = DocumentStatus.READY
-            current.chunk_count = current.chunks_total = current.chunks_embedded = total
-            current.page_count = page_count
-            current.embedding_model = model_name
-            current.error = ""
-            current.processed_at = timezone.now()
-            current.save()
-            bot_bump_index_version(bot=current.bot)
-            if on_activate:
-                on_activate(current)
-    if superseded:
-        _drop(document, generation, store)
-        raise GenerationSuperseded(f"document {document.pk} was deleted or re-indexed during the import")
-    # Every older generation is now garbage: the one live before, and any left half-written by an
-    # interrupted run (its chunks were committed before its vectors, so the chunk table lists it).
-    # Newer ones belong to a re-index that started after ours and are left alone.
-    stale = set(
-        Chunk.objects.for_org(document.org_id)
-        .filter(document_id=document.pk, generation__lt=generation)
-        .values_list("generation", flat=True)
-        .distinct()
+    result = document_write_generation(
+        document_id=str(document.pk),
+        org_id=str(document.org_id),
+        pieces=[
+            Piece(n, p.text, p.page_start, p.page_end, tuple(p.heading_path), 0, len(p.text))
+            for n, p in enumerate(passages)
+        ],
+        page_count=max((p.page_end or p.page_start or 0 for p in passages), default=0) or None,
+        vectors=[p.vector for p in passages],
+        embedding_model=embedding_model,
+        store=store,
+        on_progress=on_batch,
+        on_activate=activated,
     )
-    for old in sorted(stale):
-        _drop(document, old, store)
-    return current
-
-
-def _fail(document: Document, generation: int, reason: str, store: VectorStore) -> None:
-    try:
-        _drop(document, generation, store)
-    except Exception:  # the store may be what failed; the next run or a re-index cleans up
-        logger.exception("could not remove a failed generation", extra={"document_id": str(document.pk)})
-    with transaction.atomic():
-        current = Document.objects.for_org(document.org_id).select_for_update().filter(pk=document.pk).first()
-        if current is None or current.generation != generation:
-            return
-        if current.active_generation is not None:
-            reason += " The previously indexed version stays searchable."
-        current.status = DocumentStatus.FAILED
-        current.error = reason
-        current.processed_at = timezone.now()
-        current.save()
+    if went_live and result is not None and result.status == DocumentStatus.READY:
+        return result
+    if result is None or result.status not in (DocumentStatus.FAILED, DocumentStatus.PENDING):
+        raise GenerationSuperseded(f"document {document.pk} was deleted or re-indexed during the import")
+    raise GenerationFailed(result.error)

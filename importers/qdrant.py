@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from rest_framework.exceptions import APIException
 
 from bots.models import Bot
 from documents.models import Chunk, Document
@@ -482,8 +481,8 @@ class QdrantImport:
             document, _ = document_upload(
                 bot=plan.bot, user=None, data=data, filename=f"{stem}.txt", title=stem, enqueue=False
             )
-        except APIException as exc:
-            raise InvalidInput(f"Botwright refused the passages as a document: {exc.detail}")
+        except ApplicationError as exc:
+            raise InvalidInput(f"Botwright refused the passages as a document: {exc.message}")
         self.records.put(
             kind=Kind.DOCUMENT,
             source_id=f"{self.collection}/{plan.group.source_id}",

@@ -28,7 +28,6 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
-from rest_framework.exceptions import APIException
 
 from accounts.services import user_create
 from bots.models import DEFAULT_SYSTEM_PROMPT, Bot
@@ -474,8 +473,8 @@ class SupabaseImport:
             else:
                 bot = bot_update(bot=bot, user=None, data=fields)
                 outcome = "updated"
-        except APIException as exc:
-            raise InvalidInput(f"Botwright refused the bot: {exc.detail}")
+        except ApplicationError as exc:
+            raise InvalidInput(f"Botwright refused the bot: {exc.message}")
         self.records.put(
             kind=Kind.BOT,
             source_id=sid,
@@ -600,10 +599,8 @@ class SupabaseImport:
             new, created = document_upload(
                 bot=bot, user=owner, data=data, filename=filename, title="", enqueue=self.process_documents
             )
-        except APIException as exc:
-            # Empty, too large or a type Botwright cannot read: not importable, say why.
-            raise _Skip(f"Botwright does not accept this file: {_api_detail(exc)}")
         except ApplicationError as exc:
+            # Empty, too large or a type Botwright cannot read: not importable, say why.
             raise _Skip(f"Botwright does not accept this file: {exc.message}")
         if not created and self.records.by_target(Kind.DOCUMENT, new.pk):
             self.report.entity("documents").note(
@@ -667,15 +664,6 @@ class SupabaseImport:
                     report.note(sid, "already in the user pool; linked by email")
         finally:
             bar.close()
-
-
-def _api_detail(exc: APIException) -> str:
-    detail = exc.detail
-    if isinstance(detail, dict):
-        return "; ".join(str(v[0] if isinstance(v, list) and v else v) for v in detail.values())
-    if isinstance(detail, list):
-        return "; ".join(str(v) for v in detail)
-    return str(detail)
 
 
 def supabase_import(*, report: ImportReport | None = None, **options: Any) -> ImportReport:

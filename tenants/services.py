@@ -6,13 +6,15 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
-from rest_framework.exceptions import PermissionDenied, ValidationError
 
-from .audit import audit_record, diff_fields
+from .audit import audit_record
 from .emails import InvalidEmail, canonical_email
-from .errors import InvalidInput, NotFound
+from .errors import Forbidden, InvalidInput, NotFound
 from .models import Invitation, Membership, Organization, Role, role_at_least
 from .selectors import invitations_for_user
+from .services_common import model_update
+
+ORG_WRITABLE_FIELDS = {"name"}
 
 
 @transaction.atomic
@@ -28,10 +30,7 @@ def org_create(*, user: Any, name: str) -> Organization:
 
 @transaction.atomic
 def org_update(*, org: Organization, user: Any, data: dict[str, Any]) -> Organization:
-    changes = diff_fields(org, data)
-    for field, value in data.items():
-        setattr(org, field, value)
-    org.save()
+    changes = model_update(instance=org, fields=ORG_WRITABLE_FIELDS, data=data)
     if changes:
         audit_record(actor=user, action="org.updated", target=org, org=org, changes=changes)
     return org
@@ -39,10 +38,11 @@ def org_update(*, org: Organization, user: Any, data: dict[str, Any]) -> Organiz
 
 @transaction.atomic
 def org_delete(*, org: Organization, user: Any) -> None:
-    # Files and vectors live outside the database: let the knowledge base clean them up first.
-    from documents.services import org_purge_external_data
-
-    org_purge_external_data(org=org)
+    """Delete the org and everything in it. Apps keeping data outside the database (files, vectors)
+    subscribe to the deletion (Django's `post_delete` for the org and for each of its bots) and
+    remove it after this transaction commits; tenants knows nothing of them."""
+    # Locked first, so writes of rows that point at the org wait for the deletion to commit.
+    list(Organization.objects.select_for_update().filter(pk=org.pk))
     audit_record(actor=user, action="org.deleted", target=org, org=org, changes={"name": org.name})
     org.delete()
 
@@ -61,19 +61,19 @@ def member_add(*, org: Organization, actor: Membership, email: str, role: str) -
     in) or `invitations_accept_awaiting_account` (an account created for the invited address).
     """
     if role == Role.OWNER and actor.role != Role.OWNER:
-        raise PermissionDenied("Only an owner can make someone an owner.")
+        raise Forbidden("Only an owner can make someone an owner.")
     try:
         email = canonical_email(email)
     except InvalidEmail as exc:
         raise InvalidInput(str(exc), field="email")
     if Membership.objects.filter(org=org, user__email=email).exists():
         # Members see the member list anyway: this tells the caller nothing new.
-        raise ValidationError({"email": [f"{email} is already a member of this organisation."]})
+        raise InvalidInput(f"{email} is already a member of this organisation.", field="email")
     now = timezone.now()
     # An expired invitation must not block a fresh one.
     Invitation.objects.filter(org=org, email=email, accepted_at__isnull=True, expires_at__lte=now).delete()
     if Invitation.objects.filter(org=org, email=email, accepted_at__isnull=True).exists():
-        raise ValidationError({"email": [f"{email} already has a pending invitation."]})
+        raise InvalidInput(f"{email} already has a pending invitation.", field="email")
     invitation = Invitation.objects.create(org=org, email=email, role=role, invited_by=actor.user)
     audit_record(
         actor=actor.user,
@@ -92,9 +92,9 @@ def member_update_role(
     membership = Membership.objects.select_for_update().get(pk=membership.pk)
     touches_owner = Role.OWNER in (role, membership.role)
     if touches_owner and actor.role != Role.OWNER:
-        raise PermissionDenied("Only an owner can grant or take away the owner role.")
+        raise Forbidden("Only an owner can grant or take away the owner role.")
     if membership.role == Role.OWNER and role != Role.OWNER and _owner_count_locked(org) <= 1:
-        raise ValidationError({"role": ["This is the last owner; make someone else owner first."]})
+        raise InvalidInput("This is the last owner; make someone else owner first.", field="role")
     if membership.role != role:
         audit_record(
             actor=actor.user,
@@ -113,11 +113,11 @@ def member_remove(*, org: Organization, actor: Membership, membership: Membershi
     membership = Membership.objects.select_for_update().get(pk=membership.pk)
     leaving_self = membership.user_id == actor.user_id
     if not leaving_self and not role_at_least(actor.role, Role.ADMIN):
-        raise PermissionDenied("Only admins can remove other members.")
+        raise Forbidden("Only admins can remove other members.")
     if membership.role == Role.OWNER and not leaving_self and actor.role != Role.OWNER:
-        raise PermissionDenied("Only an owner can remove an owner.")
+        raise Forbidden("Only an owner can remove an owner.")
     if membership.role == Role.OWNER and _owner_count_locked(org) <= 1:
-        raise ValidationError({"role": ["The last owner cannot be removed; make someone else owner first."]})
+        raise InvalidInput("The last owner cannot be removed; make someone else owner first.", field="role")
     audit_record(
         actor=actor.user,
         action="membership.deleted",

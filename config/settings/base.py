@@ -97,10 +97,19 @@ DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / '
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-    # WAL lets the background ingest thread write while requests read; NORMAL sync is safe with WAL
-    # (a power cut can lose the last commits, never corrupt) and saves an fsync per commit.
+    # SQLite takes one writer at a time; these options make a second writer wait its turn instead of
+    # failing with "database is locked":
+    # - transaction_mode IMMEDIATE: every transaction takes the write lock when it begins. SQLite's
+    #   default (DEFERRED) upgrades a read to a write mid-transaction, and that upgrade fails at once,
+    #   without waiting, when another connection wrote meanwhile.
+    # - timeout (the busy timeout, seconds): how long a writer waits for the lock before giving up.
+    #   Document processing retries what still fails after that (DOCUMENT_RETRY_*).
+    # - WAL lets readers read while one connection writes; NORMAL sync is safe with WAL (a power cut
+    #   can lose the last commits, never corrupt) and saves an fsync per commit.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        timeout=20, init_command="PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+        transaction_mode="IMMEDIATE",
+        timeout=env.float("SQLITE_BUSY_TIMEOUT_S", default=20.0),
+        init_command="PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     )
 
 # Django's defaults first (new passwords and upgrades use PBKDF2); the plain bcrypt hasher last so
@@ -201,7 +210,7 @@ BASIC_AUTH_ENABLED = env.bool("BASIC_AUTH_ENABLED", default=not COGNITO_ENABLED 
 # address and the account together means nobody can lock an account from elsewhere. The address
 # is the one the rate limits trust (chat.ratelimit.client_ip, TRUSTED_PROXY_COUNT): on Lambda API
 # Gateway's source IP — not Zappa's REMOTE_ADDR, which it takes from X-Forwarded-For.
-AXES_CLIENT_IP_CALLABLE = "chat.ratelimit.client_ip"
+AXES_CLIENT_IP_CALLABLE = "accounts.lockout.lockout_client_ip"
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
@@ -283,6 +292,17 @@ DOCUMENT_EXTRACT_TIMEOUT_S = env.float("DOCUMENT_EXTRACT_TIMEOUT_S", default=120
 DOCUMENT_PROCESSING = env.str("DOCUMENT_PROCESSING", default="thread")  # sync | thread | zappa
 DOCUMENT_STUCK_AFTER_S = env.int("DOCUMENT_STUCK_AFTER_S", default=900)
 DOCUMENT_MAX_ATTEMPTS = env.int("DOCUMENT_MAX_ATTEMPTS", default=3)
+# Transient errors (a locked or unreachable database, storage or vector store, a throttled provider)
+# are retried this many times per step, waiting BACKOFF_S, then twice as long each time (with jitter,
+# at most 30 s); a document that still cannot be processed goes back to pending, never to failed.
+DOCUMENT_RETRY_ATTEMPTS = env.int("DOCUMENT_RETRY_ATTEMPTS", default=5)
+DOCUMENT_RETRY_BACKOFF_S = env.float("DOCUMENT_RETRY_BACKOFF_S", default=0.5)
+# The local worker (DOCUMENT_PROCESSING=thread): this many threads, taking documents in turn per org,
+# then per bot; files of at least DOCUMENT_LARGE_BYTES may occupy all threads but one, so small files
+# never wait behind large ones. It runs the stuck-document sweep at start-up and every SWEEP_INTERVAL_S.
+DOCUMENT_WORKERS = env.int("DOCUMENT_WORKERS", default=2)
+DOCUMENT_LARGE_BYTES = env.int("DOCUMENT_LARGE_BYTES", default=1024 * 1024)
+DOCUMENT_SWEEP_INTERVAL_S = env.float("DOCUMENT_SWEEP_INTERVAL_S", default=300.0)
 DIRECT_UPLOAD_MAX_BYTES = env.int("DIRECT_UPLOAD_MAX_BYTES", default=200 * 1024 * 1024)
 # Every request body is refused above this size before it is read (config.middleware.
 # RequestBodyLimitMiddleware, 413); only upload routes (documents) allow DOCUMENT_MAX_UPLOAD_BYTES.
@@ -351,7 +371,9 @@ ANALYTICS_FEED_START = env.str("ANALYTICS_FEED_START", default="2025-01-01")
 # (no per-call cost) and for at most this many distinct questions per request.
 ANALYTICS_NEAR_DUPLICATE_MAX = env.int("ANALYTICS_NEAR_DUPLICATE_MAX", default=300)
 
-# --- Caches (rate limits, per-process vector matrices) ---------------------------------------
+# --- Caches (rate limits) --------------------------------------------------------------------
+# The database cache is shared by every process and Lambda container, which rate limits need; its
+# table is created by a migration (integrations/migrations), so `migrate` alone prepares it.
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.db.DatabaseCache",

@@ -125,3 +125,22 @@ def test_basic_auth_is_off_in_production_without_cognito():
 
 def test_basic_auth_in_production_only_when_explicitly_enabled():
     assert _production_settings(BASIC_AUTH_ENABLED="true") == ["True", "True", "True"]
+
+
+def test_a_sign_in_without_a_client_address_is_recorded_without_one(client, owner, axes_on):
+    """axes logs every sign-in with its address; a request that has none (``force_login`` builds such
+    a request) was logged as "unknown", which PostgreSQL's inet column refuses."""
+    from axes.models import AccessLog
+    from django.test import RequestFactory
+
+    from accounts.lockout import lockout_client_ip
+
+    request = RequestFactory().get("/")
+    del request.META["REMOTE_ADDR"]
+    assert lockout_client_ip(request) is None
+    assert lockout_client_ip(RequestFactory().get("/", REMOTE_ADDR="203.0.113.7")) == "203.0.113.7"
+
+    client.force_login(owner)
+
+    assert client.get("/api/orgs/").status_code == 200
+    assert AccessLog.objects.filter(ip_address__isnull=True).exists()

@@ -57,7 +57,7 @@ def test_bad_bot_input_is_400_with_a_field_message_and_writes_nothing(
 def test_duplicate_bot_name_in_one_org_is_400_case_insensitive(org, bot, editor, client_for):
     response = client_for(editor).post(url(org), {"name": bot.name.upper()}, format="json")
     assert response.status_code == 400
-    assert "already exists" in response.json()["name"][0]
+    assert "already exists" in response.json()["errors"]["name"][0]
     assert Bot.objects.for_org(org).count() == 1
 
 

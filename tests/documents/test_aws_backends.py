@@ -7,32 +7,16 @@ import json
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from documents.models import Document
 from documents.retrieval import retrieve
-from integrations.vectors import factory
-from integrations.vectors.dynamodb import DynamoDBVectorStore, create_table
+from integrations.vectors.dynamodb import DynamoDBVectorStore
 
 from .conftest import doc_url
 
 pytestmark = pytest.mark.django_db
 
 BUCKET = "botwright-test-docs"
-TABLE = "botwright-test-vectors"
-
-
-@pytest.fixture
-def aws(monkeypatch):
-    for key, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(key, value)
-    with mock_aws():
-        yield
 
 
 @pytest.fixture
@@ -46,18 +30,6 @@ def s3_storage(aws, settings):
         },
     }
     return boto3.client("s3", region_name="us-east-1")
-
-
-@pytest.fixture
-def dynamodb_store(aws, settings):
-    client = boto3.client("dynamodb", region_name="us-east-1")
-    create_table(client, TABLE)
-    settings.VECTOR_STORE = "dynamodb"
-    settings.DYNAMODB_VECTORS_TABLE = TABLE
-    settings.AWS_REGION = "us-east-1"
-    factory.get_vector_store.cache_clear()
-    yield factory.get_vector_store()
-    factory.get_vector_store.cache_clear()
 
 
 TEXT = b"# Warranty\n\nEvery kettle carries a two year warranty covering the heating element.\n"

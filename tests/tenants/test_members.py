@@ -19,7 +19,7 @@ def test_nobody_can_demote_the_last_owner(org, owner, client_for):
     mine = Membership.objects.get(org=org, user=owner)
     response = client_for(owner).patch(members_url(org, mine), {"role": "admin"}, format="json")
     assert response.status_code == 400
-    assert "last owner" in response.json()["role"][0]
+    assert "last owner" in response.json()["errors"]["role"][0]
     mine.refresh_from_db()
     assert mine.role == Role.OWNER
 
@@ -67,7 +67,7 @@ def test_adding_an_existing_member_again_is_400(org, owner, editor, client_for):
         members_url(org), {"email": "EDITOR@example.com", "role": "viewer"}, format="json"
     )
     assert response.status_code == 400
-    assert "already a member" in response.json()["email"][0]
+    assert "already a member" in response.json()["errors"]["email"][0]
 
 
 def test_bad_role_and_bad_email_are_400(org, owner, client_for):
@@ -124,7 +124,7 @@ def test_pending_invitation_twice_is_400(org, owner, client_for):
     assert client_for(owner).post(members_url(org), body, format="json").status_code == 202
     response = client_for(owner).post(members_url(org), body, format="json")
     assert response.status_code == 400
-    assert "pending invitation" in response.json()["email"][0]
+    assert "pending invitation" in response.json()["errors"]["email"][0]
 
 
 def test_admin_revokes_an_invitation(org, owner, admin_user, client_for):

@@ -21,6 +21,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         # Operator command across orgs: the loudly named escape hatch, then work by id inside each org.
         qs = Document.all_orgs.exclude(sha256="")
+        reindex = bool(options["bot"] or options["all"])
         if options["bot"]:
             qs = qs.filter(bot_id=options["bot"])
             if not qs.exists():
@@ -31,7 +32,7 @@ class Command(BaseCommand):
         if not targets:
             self.stdout.write("Nothing to process.")
             return
-        failed = 0
+        counts = {DocumentStatus.FAILED: 0, DocumentStatus.PENDING: 0, "skipped": 0}
         for doc_id, org_id, title in tqdm(targets, desc="documents", unit="doc", file=self.stderr):
             bar = tqdm(total=0, desc=title[:40], unit="chunk", leave=False, file=self.stderr)
 
@@ -40,9 +41,20 @@ class Command(BaseCommand):
                 bar.n = done
                 bar.refresh()
 
-            document = document_process(document_id=str(doc_id), org_id=str(org_id), on_progress=progress)
+            # Inline, in this process: never handed to a background thread that dies when we exit.
+            # Pending documents are claimed only if still pending (a server's worker may be faster).
+            document = document_process(
+                document_id=str(doc_id), org_id=str(org_id), on_progress=progress, require_pending=not reindex
+            )
             bar.close()
-            if document is not None and document.status == DocumentStatus.FAILED:
-                failed += 1
-                self.stderr.write(f"failed: {title}: {document.error}")
-        self.stdout.write(f"Processed {len(targets)} document(s), {failed} failed.")
+            if document is None:
+                counts["skipped"] += 1
+            elif document.status in counts:
+                counts[document.status] += 1
+                self.stderr.write(f"{document.status}: {title}: {document.error}")
+        summary = f"Processed {len(targets)} document(s), {counts[DocumentStatus.FAILED]} failed"
+        if counts[DocumentStatus.PENDING]:
+            summary += f", {counts[DocumentStatus.PENDING]} put back to retry"
+        if counts["skipped"]:
+            summary += f", {counts['skipped']} taken by another worker"
+        self.stdout.write(summary + ".")
