@@ -14,18 +14,21 @@ from django.utils.html import format_html
 from .models import Bot
 
 
-def _absolute(request: Any, path: str) -> str:
+def _absolute(request: Any, path: str, base_url: str = "") -> str:
+    if base_url:
+        return base_url.rstrip("/") + path
     return request.build_absolute_uri(path) if request is not None else path
 
 
-def widget_script_url(*, request: Any = None) -> str:
-    """The stable widget URL (it redirects to the current versioned file)."""
-    return _absolute(request, reverse("widget-script"))
+def widget_script_url(*, request: Any = None, base_url: str = "") -> str:
+    """The stable widget URL (it redirects to the current versioned file) on `base_url`
+    (``https://host``) or the request's host."""
+    return _absolute(request, reverse("widget-script"), base_url)
 
 
-def embed_snippet(*, bot: Bot, request: Any = None) -> str:
+def embed_snippet(*, bot: Bot, request: Any = None, base_url: str = "") -> str:
     """The one tag a site owner pastes before ``</body>`` to put `bot` on their pages."""
-    src = widget_script_url(request=request)
+    src = widget_script_url(request=request, base_url=base_url)
     return str(format_html('<script src="{}" data-bot="{}" async></script>', src, bot.public_id))
 
 

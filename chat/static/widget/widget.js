@@ -512,8 +512,10 @@
           visitor: true
         })
           .then(function (response) {
-            if (!response.ok) throw new Error(String(response.status));
-            onDone();
+            return readJson(response).then(function () {
+              if (!response.ok) throw new Error(String(response.status));
+              onDone();
+            });
           })
           .catch(function () {
             notice.textContent = TEXT.feedbackFailed;
