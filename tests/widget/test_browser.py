@@ -74,12 +74,7 @@ def test_a_visitor_chats_from_another_origin_streams_rates_reloads_and_continues
         expect(dialog.locator(".greeting strong")).to_have_text("warranty")
         expect(dialog.get_by_role("button", name="When does the office open?")).to_be_visible()
         expect(dialog.locator(".avatar img")).to_be_visible()
-        assert (
-            page.evaluate(
-                "() => document.querySelector('botwright-chat').shadowRoot.querySelector('.avatar img').naturalWidth"
-            )
-            == 64
-        )
+        assert dialog.locator(".avatar img").evaluate("img => img.naturalWidth") == 64
 
         # 1. A streamed answer with a citation.
         gemini.enqueue_stream(
@@ -222,7 +217,8 @@ def test_markup_in_a_greeting_and_a_document_renders_as_text(browsing, live_serv
         found = page.evaluate(
             """() => {
               const root = document.querySelector("botwright-chat").shadowRoot;
-              return {img: root.querySelectorAll("img").length, script: root.querySelectorAll("script").length,
+              return {img: root.querySelectorAll("img").length,
+                      script: root.querySelectorAll("script").length,
                       xss: window.__xss === undefined ? null : window.__xss};
             }"""
         )

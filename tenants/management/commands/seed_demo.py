@@ -7,8 +7,8 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from django.template.loader import render_to_string
 from django.db import transaction
+from django.template.loader import render_to_string
 
 from accounts.models import User
 from accounts.services import user_create
