@@ -129,12 +129,16 @@ def sniff_avatar(data: bytes, *, max_bytes: int) -> AvatarImage:
             "bytes",
         )
     size: tuple[int, int] | None = None
-    if data.startswith(b"\x89PNG\r\n\x1a\n") and data[12:16] == b"IHDR":
-        extension, size = "png", struct.unpack(">II", data[16:24])
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        extension = "png"
+        if data[12:16] == b"IHDR" and len(data) >= 24:
+            size = struct.unpack(">II", data[16:24])
     elif data.startswith(b"\xff\xd8\xff"):
         extension, size = "jpg", _jpeg_size(data)
-    elif data[:6] in (b"GIF87a", b"GIF89a") and len(data) >= 10:
-        extension, size = "gif", struct.unpack("<HH", data[6:10])
+    elif data[:6] in (b"GIF87a", b"GIF89a"):
+        extension = "gif"
+        if len(data) >= 10:
+            size = struct.unpack("<HH", data[6:10])
     elif data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         extension, size = "webp", _webp_size(data)
     else:

@@ -6,7 +6,7 @@
  * - It talks to the public API only (/api/public/...), with credentials omitted: a visitor's
  *   Botwright session cookie never rides along from a customer's page.
  * - Server text (answers, greetings, document snippets) becomes DOM text nodes through
- *   textContent; links are built element by element and only for http(s). No innerHTML anywhere.
+ *   textContent; links are built element by element and only for http(s). Nothing is parsed as HTML.
  * - The visitor's token travels in the X-Visitor-Id header, never in a URL, and is kept in this
  *   page's localStorage per bot together with the current conversation.
  * - Everything lives in an open shadow root: the host page's CSS cannot break it, it cannot break
