@@ -294,3 +294,31 @@ def test_rate_limits_and_oversized_requests_are_friendly_messages(
         )
         text = dialog.inner_text()
         assert "413" not in text and "limit_bytes" not in text and "{" not in text
+
+
+def test_an_inactive_bot_shows_no_widget_and_a_lost_conversation_starts_anew(
+    browsing, live_server, widget_bot
+):
+    page, bot = browsing.page, widget_bot
+    with StaticSite({}) as site:
+        site.pages["/"] = customer_page(embed_snippet(bot=bot, base_url=live_server.url))
+        bot.allowed_origins = [site.origin]
+        bot.save()
+        page.goto(site.origin + "/")
+        open_chat(page, bot.name)
+        ask(page, "When does the office open?")
+        expect(last_answer(page)).to_contain_text("08:30")
+        first = Conversation.objects.for_org(bot.org).get()
+        # The conversation disappears (an operator deleted it): the next question starts a new one.
+        first.delete()
+        ask(page, "When does the office close?")
+        expect(last_answer(page)).to_contain_text("18:00")
+        assert Conversation.objects.for_org(bot.org).count() == 1
+        # The only complaint is the browser's own log line for the refused continuation.
+        assert len(browsing.problems) == 1 and "status of 404" in browsing.problems[0], browsing.problems
+
+        bot.is_active = False
+        bot.save()
+        page.reload()
+        page.wait_for_load_state("networkidle")
+        expect(page.locator("botwright-chat")).to_have_count(0)

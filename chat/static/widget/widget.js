@@ -40,6 +40,7 @@
   var ICONS = {
     chat: "M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z",
     close: "M6 6l12 12M18 6L6 18",
+    restart: "M12 5v14M5 12h14",
     send: "M4 12l16-8-6 16-2-6-8-2z",
     up: "M7 11v9H4v-9h3zm2 9h8.3a2 2 0 0 0 2-1.6l1.4-6A2 2 0 0 0 18.7 10H14l.8-4a1.8 1.8 0 0 0-3.3-1.3L9 10v10z",
     down: "M7 13V4H4v9h3zm2-9h8.3a2 2 0 0 1 2 1.6l1.4 6A2 2 0 0 1 18.7 14H14l.8 4a1.8 1.8 0 0 1-3.3 1.3L9 14V4z"
@@ -309,7 +310,7 @@
     ".sources h3{margin:0 0 4px;font-size:12px;font-weight:600;color:#52606d}" +
     ".sources ol{margin:0;padding-left:18px}.sources li{margin:2px 0}" +
     ".source{border:0;background:none;padding:0;color:#2f5f8a;font:inherit;text-align:left;cursor:pointer;text-decoration:underline dotted}" +
-    ".snippet{margin:4px 0 6px;padding:6px 8px;background:#f1f4f7;border-left:3px solid var(--accent);border-radius:4px;color:#3e4c59;white-space:pre-wrap}" +
+    ".snippet{margin:4px 0 6px;padding:6px 8px;background:#f1f4f7;border-left:3px solid var(--accent);border-radius:4px;color:#3e4c59}" +
     ".rate{display:flex;flex-wrap:wrap;align-items:center;gap:6px;margin-top:8px}" +
     ".rate>button{display:flex;border:1px solid #cbd2d9;background:#fff;border-radius:6px;padding:4px 7px;cursor:pointer;color:#52606d}" +
     ".rate>button svg{width:16px;height:16px;fill:currentColor}" +
@@ -376,8 +377,9 @@
     else avatar.textContent = profile.initials || initialsOf(name);
     header.appendChild(avatar);
     header.appendChild(text("h2", "", name, { id: "bw-title" }));
-    var restart = text("button", "", "New conversation", { type: "button" });
-    var close = el("button", "", { type: "button", "aria-label": "Close chat" });
+    var restart = el("button", "", { type: "button", "aria-label": "New conversation", title: "New conversation" });
+    restart.appendChild(icon("restart"));
+    var close = el("button", "", { type: "button", "aria-label": "Close chat", title: "Close" });
     close.appendChild(icon("close"));
     header.appendChild(restart);
     header.appendChild(close);
@@ -550,7 +552,7 @@
           id: commentId,
           maxlength: "2000",
           rows: "1",
-          placeholder: "Tell us more (optional)"
+          placeholder: "Tell us more…"
         });
         commentForm.appendChild(comment);
         commentForm.appendChild(text("button", "", "Send feedback", { type: "submit" }));
@@ -561,6 +563,7 @@
           });
         });
         box.appendChild(commentForm);
+        commentForm.scrollIntoView({ block: "nearest" });
       }
       bubble.appendChild(box);
     }
