@@ -36,25 +36,7 @@ class BotAdminForm(forms.ModelForm):
 
     class Meta:
         model = Bot
-        fields = [
-            "org",
-            "name",
-            "description",
-            "is_active",
-            "system_prompt",
-            "greeting",
-            "fallback_message",
-            "model_name",
-            "temperature",
-            "top_k",
-            "relevance_threshold",
-            "allowed_origins",
-            "theme_color",
-            "position",
-            "launcher_text",
-            "suggested_questions",
-            "show_sources",
-        ]
+        fields = ["org", *services.WRITABLE_FIELDS_IN_ORDER]
         widgets = {"theme_color": forms.TextInput(attrs={"type": "color"})}
 
     def __init__(self, *args, **kwargs):

@@ -18,7 +18,8 @@ from tenants.models import Organization
 from .appearance import AvatarRejected, sniff_avatar
 from .models import Bot
 
-WRITABLE_FIELDS = {
+# The fields a builder edits, in the order forms show them (the admin uses it too).
+WRITABLE_FIELDS_IN_ORDER = (
     "name",
     "description",
     "system_prompt",
@@ -35,7 +36,8 @@ WRITABLE_FIELDS = {
     "launcher_text",
     "suggested_questions",
     "show_sources",
-}
+)
+WRITABLE_FIELDS = frozenset(WRITABLE_FIELDS_IN_ORDER)
 
 
 def _ensure_unique_name(*, org: Organization, name: str, exclude_id: Any = None) -> None:

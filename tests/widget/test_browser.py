@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+from contextlib import contextmanager
 
 import pytest
 
@@ -32,6 +33,17 @@ RECORD_STREAM = """() => {
     if (last && last.textContent && !last.querySelector(".typing")) window.__frames.push(last.textContent);
   }).observe(root.querySelector(".log"), {childList: true, subtree: true, characterData: true});
 }"""
+
+
+@contextmanager
+def customer_site(page, bot, live_server, *, allowed=True):
+    """Open a page of another origin that embeds `bot`'s snippet; `allowed` makes it the bot's origin."""
+    with StaticSite({}) as site:
+        site.pages["/"] = customer_page(embed_snippet(bot=bot, base_url=live_server.url))
+        bot.allowed_origins = [site.origin] if allowed else ["https://shop.example.com"]
+        bot.save()
+        page.goto(site.origin + "/")
+        yield site
 
 
 def expect(locator):
@@ -64,11 +76,7 @@ def test_a_visitor_chats_from_another_origin_streams_rates_reloads_and_continues
 ):
     page, bot = browsing.page, widget_bot
     bot_avatar_set(bot=bot, user=owner, data=png(64, 64))
-    with StaticSite({}) as site:
-        site.pages["/"] = customer_page(embed_snippet(bot=bot, base_url=live_server.url))
-        bot.allowed_origins = [site.origin]
-        bot.save()
-        page.goto(site.origin + "/")
+    with customer_site(page, bot, live_server):
         dialog = open_chat(page, bot.name)
         # The greeting's Markdown is rendered (bold), suggestions are offered, the avatar loads cross-origin.
         expect(dialog.locator(".greeting strong")).to_have_text("warranty")
@@ -154,11 +162,7 @@ def test_a_site_that_is_not_allowed_is_told_politely_and_the_server_logs_a_403(
 ):
     caplog.set_level(logging.INFO, logger="botwright.request")
     page, bot = browsing.page, widget_bot
-    with StaticSite({}) as site:
-        site.pages["/"] = customer_page(embed_snippet(bot=bot, base_url=live_server.url))
-        bot.allowed_origins = ["https://shop.example.com"]
-        bot.save()
-        page.goto(site.origin + "/")
+    with customer_site(page, bot, live_server, allowed=False):
         page.get_by_role("button", name="Open chat with Chat").click()
         expect(page.get_by_text("This chat isn't available on this site.")).to_be_visible()
         expect(page.get_by_label("Your question")).to_be_disabled()
@@ -193,11 +197,7 @@ def test_markup_in_a_greeting_and_a_document_renders_as_text(browsing, live_serv
         bot=bot, user=owner, data=hostile.encode(), filename="narnia.txt", enqueue=False
     )
     document_process(document_id=str(document.pk), org_id=str(bot.org_id))
-    with StaticSite({}) as site:
-        site.pages["/"] = customer_page(embed_snippet(bot=bot, base_url=live_server.url))
-        bot.allowed_origins = [site.origin]
-        bot.save()
-        page.goto(site.origin + "/")
+    with customer_site(page, bot, live_server):
         dialog = open_chat(page, bot.name)
         greeting = dialog.locator(".greeting")
         expect(greeting).to_contain_text(
@@ -231,11 +231,7 @@ def test_keyboard_focus_trap_small_screens_and_reduced_motion(browser, live_serv
     page.set_default_timeout(15_000)
     bot = widget_bot
     try:
-        with StaticSite({}) as site:
-            site.pages["/"] = customer_page(embed_snippet(bot=bot, base_url=live_server.url))
-            bot.allowed_origins = [site.origin]
-            bot.save()
-            page.goto(site.origin + "/")
+        with customer_site(page, bot, live_server):
             launcher = page.get_by_role("button", name=f"Open chat with {bot.name}")
             launcher.focus()
             page.keyboard.press("Enter")
@@ -267,11 +263,7 @@ def test_rate_limits_and_oversized_requests_are_friendly_messages(
 ):
     page, bot = browsing.page, widget_bot
     settings.PUBLIC_CHAT_RATE_VISITOR = "1/hour"
-    with StaticSite({}) as site:
-        site.pages["/"] = customer_page(embed_snippet(bot=bot, base_url=live_server.url))
-        bot.allowed_origins = [site.origin]
-        bot.save()
-        page.goto(site.origin + "/")
+    with customer_site(page, bot, live_server):
         dialog = open_chat(page, bot.name)
         ask(page, "When does the office open?")
         expect(last_answer(page)).to_contain_text("08:30")
@@ -300,11 +292,7 @@ def test_an_inactive_bot_shows_no_widget_and_a_lost_conversation_starts_anew(
     browsing, live_server, widget_bot
 ):
     page, bot = browsing.page, widget_bot
-    with StaticSite({}) as site:
-        site.pages["/"] = customer_page(embed_snippet(bot=bot, base_url=live_server.url))
-        bot.allowed_origins = [site.origin]
-        bot.save()
-        page.goto(site.origin + "/")
+    with customer_site(page, bot, live_server):
         open_chat(page, bot.name)
         ask(page, "When does the office open?")
         expect(last_answer(page)).to_contain_text("08:30")
