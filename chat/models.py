@@ -60,6 +60,10 @@ class Message(TenantScopedModel):
     prompt_tokens = models.PositiveIntegerField(default=0)
     completion_tokens = models.PositiveIntegerField(default=0)
     latency_ms = models.PositiveIntegerField(default=0)
+    # What the turn consumed besides the model (integrations.metering, counted around retrieval).
+    embeddings_computed = models.PositiveIntegerField(default=0)
+    embedding_tokens = models.PositiveIntegerField(default=0)
+    vector_bytes_read = models.BigIntegerField(default=0)
     error = models.CharField(max_length=500, blank=True)
     rating = models.CharField(max_length=8, choices=Rating.choices, blank=True, db_index=True)
     feedback_comment = models.TextField(blank=True)

@@ -13,8 +13,9 @@ import hashlib
 import re
 import secrets
 import time
+from collections import Counter
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
@@ -25,6 +26,7 @@ from django.utils import timezone
 from bots.models import Bot
 from documents.retrieval import Passage as RetrievedPassage
 from documents.retrieval import retrieve
+from integrations import metering
 from integrations.embeddings.base import Embedder
 from integrations.llm import ChatModel, Generation, ModelUnavailable, Passage, Turn, get_chat_model
 from integrations.vectors.base import VectorStore
@@ -34,6 +36,7 @@ from tenants.errors import InvalidInput, Unavailable
 from .keys import API_KEY_PREFIX
 from .models import BotApiKey, Channel, Conversation, Message, Rating, Role
 from .prompts import build_prompt
+from .signals import turn_recorded
 
 HISTORY_MESSAGES = 20
 SNIPPET_CHARS = 300
@@ -77,6 +80,7 @@ class _Turn:
     passages: list[Passage]
     history: list[Turn]
     started: float
+    usage: Counter = field(default_factory=Counter)  # integrations.metering, around retrieval
 
 
 def _validate_message(message: str) -> str:
@@ -159,9 +163,10 @@ def _start(
         history: list[Turn] = []
     else:
         history = _history(conversation)
-    passages = retrieve(bot=bot, query=question, top_k=bot.top_k, embedder=embedder, store=store)
+    with metering.collect() as usage:
+        passages = retrieve(bot=bot, query=question, top_k=bot.top_k, embedder=embedder, store=store)
     relevant = [p for p in passages if p.score >= bot.relevance_threshold]
-    return _Turn(bot, conversation, question, relevant, _to_llm_passages(relevant), history, started)
+    return _Turn(bot, conversation, question, relevant, _to_llm_passages(relevant), history, started, usage)
 
 
 _CITATION = re.compile(r"\[(\d+)\]")
@@ -187,14 +192,15 @@ def _finish(turn: _Turn, *, text: str, generation: Generation | None, error: str
     # One transaction for the whole exchange: the question, the answer and the conversation's
     # counters appear together or not at all (and a chat turn costs one commit).
     with transaction.atomic():
-        if conversation._state.adding:
+        new_conversation = conversation._state.adding
+        if new_conversation:
             conversation.message_count = 2
             conversation.save(force_insert=True)
         else:
             Conversation.objects.for_org(org_id).filter(pk=conversation.pk).update(
                 message_count=F("message_count") + 2, last_activity_at=timezone.now()
             )
-        Message.objects.create(
+        question = Message.objects.create(
             org_id=org_id, bot=turn.bot, conversation=conversation, role=Role.USER, content=turn.question
         )
         answer = Message.objects.create(
@@ -209,7 +215,18 @@ def _finish(turn: _Turn, *, text: str, generation: Generation | None, error: str
             prompt_tokens=generation.prompt_tokens if generation else 0,
             completion_tokens=generation.completion_tokens if generation else 0,
             latency_ms=latency_ms,
+            embeddings_computed=turn.usage["embeddings_computed"],
+            embedding_tokens=turn.usage["embedding_tokens"],
+            vector_bytes_read=turn.usage["vector_bytes_read"],
             error=error[:500],
+        )
+        # Last in the transaction: the analytics rollup upsert holds its row lock only until commit.
+        turn_recorded.send(
+            sender=Message,
+            conversation=conversation,
+            question=question,
+            answer=answer,
+            new_conversation=new_conversation,
         )
     return ChatResult(conversation, answer, sources, latency_ms)
 

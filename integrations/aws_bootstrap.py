@@ -12,6 +12,9 @@ Desired state
   noncurrent versions after 30 days. Lifecycle rules with other IDs are kept.
 - DynamoDB table: `pk` (S, HASH) + `sk` (S, RANGE), on-demand billing; point-in-time recovery when
   asked. A table with another key schema is never touched: it is reported as an error.
+- Analytics feed (when `analytics_prefix` is given): the prefix's folder marker (`<prefix>/`) in the
+  analytics bucket (the documents bucket unless another is named, which must already exist) and a
+  lifecycle rule expiring the daily exports under it after `analytics_retention_days`.
 
 Django-free: the caller passes boto3 clients (`manage.py bootstrap_aws` builds them from settings).
 """
@@ -53,6 +56,7 @@ TABLE_ATTRIBUTES = [
     {"AttributeName": "pk", "AttributeType": "S"},
     {"AttributeName": "sk", "AttributeType": "S"},
 ]
+ANALYTICS_RULE_ID = "botwright-expire-analytics-exports"
 _MISSING_BUCKET_CODES = {"404", "NoSuchBucket", "NotFound"}
 _NO_CORS_ORIGINS = "CORS_ALLOWED_ORIGINS is empty, so browsers cannot upload directly; left unchanged"
 
@@ -124,6 +128,9 @@ def bootstrap(
     region: str,
     dry_run: bool,
     point_in_time_recovery: bool = False,
+    analytics_bucket: str = "",
+    analytics_prefix: str = "",
+    analytics_retention_days: int = 0,
 ) -> list[Action]:
     """Bring the bucket and the table to the desired state (see module docstring); idempotent.
 
@@ -133,6 +140,21 @@ def bootstrap(
     rec = _Reconciler(dry_run=dry_run)
     if bucket:
         _bootstrap_bucket(rec, s3_client, bucket=bucket, cors_origins=cors_origins, region=region)
+    if analytics_prefix and (analytics_bucket or bucket):
+        _bootstrap_analytics(
+            rec,
+            s3_client,
+            bucket=analytics_bucket or bucket,
+            new_bucket=rec.dry_run
+            and any(
+                a.what == "bucket"
+                and a.status == WOULD_CREATE
+                and a.resource == f"s3://{analytics_bucket or bucket}"
+                for a in rec.actions
+            ),
+            prefix=analytics_prefix.strip("/"),
+            retention_days=analytics_retention_days,
+        )
     if table:
         _bootstrap_table(rec, dynamodb_client, table=table, point_in_time_recovery=point_in_time_recovery)
     return rec.actions
@@ -345,6 +367,93 @@ def _lifecycle(rec: _Reconciler, s3: Any, bucket: str, resource: str) -> None:
             f"abort incomplete multipart uploads after {ABORT_MULTIPART_AFTER_DAYS} day, "
             f"expire noncurrent versions after {NONCURRENT_VERSION_DAYS} days"
         ),
+    )
+
+
+# --- Analytics feed ----------------------------------------------------------------------------
+
+
+def desired_analytics_rule(prefix: str, days: int) -> dict[str, Any]:
+    return {
+        "ID": ANALYTICS_RULE_ID,
+        "Status": "Enabled",
+        "Filter": {"Prefix": f"{prefix}/"},
+        "Expiration": {"Days": days},
+    }
+
+
+def _bootstrap_analytics(
+    rec: _Reconciler, s3: Any, *, bucket: str, new_bucket: bool, prefix: str, retention_days: int
+) -> None:
+    resource = f"s3://{bucket}/{prefix}/"
+    if new_bucket:  # dry run before the bucket exists: nothing to read
+        rec.add(resource, "prefix", WOULD_CREATE)
+        if retention_days:
+            rec.add(resource, "lifecycle", WOULD_CREATE)
+        return
+    try:
+        _bucket_exists(s3, bucket) or _raise_stop(
+            f"the analytics bucket {bucket} does not exist; create it, or leave ANALYTICS_BUCKET empty to "
+            "use the documents bucket"
+        )
+    except (_Stop, ClientError) as exc:
+        rec.add(resource, "prefix", ERROR, str(exc))
+        return
+    rec.guarded(resource, "prefix", lambda: _analytics_marker(rec, s3, bucket, prefix, resource))
+    if retention_days:
+        rec.guarded(
+            resource,
+            "lifecycle",
+            lambda: _analytics_lifecycle(rec, s3, bucket, prefix, retention_days, resource),
+        )
+
+
+def _raise_stop(message: str) -> bool:
+    raise _Stop(message)
+
+
+def _analytics_marker(rec: _Reconciler, s3: Any, bucket: str, prefix: str, resource: str) -> None:
+    # S3 has no folders; an empty "<prefix>/" object makes the feed's home visible (console, Athena
+    # and QuickSight pickers) before the first daily export.
+    key = f"{prefix}/"
+    try:
+        s3.head_object(Bucket=bucket, Key=key)
+        exists = True
+    except ClientError as exc:
+        if _code(exc) not in {"404", "NoSuchKey", "NotFound"}:
+            raise
+        exists = False
+    rec.apply(
+        resource,
+        "prefix",
+        exists=False,
+        matches=exists,
+        change=lambda: s3.put_object(Bucket=bucket, Key=key, Body=b""),
+        detail="folder marker for the analytics feed",
+    )
+
+
+def _analytics_lifecycle(
+    rec: _Reconciler, s3: Any, bucket: str, prefix: str, days: int, resource: str
+) -> None:
+    try:
+        current = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
+    except ClientError as exc:
+        if _code(exc) != "NoSuchLifecycleConfiguration":
+            raise
+        current = []
+    desired = desired_analytics_rule(prefix, days)
+    ours = [rule for rule in current if rule.get("ID") == ANALYTICS_RULE_ID]
+    others = [rule for rule in current if rule.get("ID") != ANALYTICS_RULE_ID]
+    rec.apply(
+        resource,
+        "lifecycle",
+        exists=bool(ours),
+        matches=[_normalise_rule(rule) for rule in ours] == [_normalise_rule(desired)],
+        change=lambda: s3.put_bucket_lifecycle_configuration(
+            Bucket=bucket, LifecycleConfiguration={"Rules": others + [desired]}
+        ),
+        detail=f"expire analytics exports after {days} days",
     )
 
 

@@ -239,6 +239,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {"UnansweredStatusEnum": "analytics.models.UnansweredStatus"},
 }
 API_VERSION = "1"
 
@@ -308,6 +309,37 @@ PUBLIC_CHAT_RATE_BOT = env.str("PUBLIC_CHAT_RATE_BOT", default="300/minute")
 # Signed-in members (builder chat and search) and bot API keys, each counted per user / per key.
 MEMBER_CHAT_RATE = env.str("MEMBER_CHAT_RATE", default="60/minute")
 API_KEY_CHAT_RATE = env.str("API_KEY_CHAT_RATE", default="120/minute")
+
+# --- Analytics -------------------------------------------------------------------------------
+# List prices (USD per million tokens; DynamoDB per million on-demand read request units) used for
+# the *estimated* cost in the usage API and the rollup. Paid-tier Gemini API prices for prompts up to
+# 200k tokens and DynamoDB on-demand in us-east-1, as listed in 2025. Override the whole table with
+# ANALYTICS_PRICES_JSON (same shape) when prices change or you have negotiated ones.
+ANALYTICS_PRICES = env.json(
+    "ANALYTICS_PRICES_JSON",
+    default={
+        "models": {
+            "gemini-2.5-pro": {"input": "1.25", "output": "10.00"},
+            "gemini-2.5-flash": {"input": "0.30", "output": "2.50"},
+            "gemini-2.5-flash-lite": {"input": "0.10", "output": "0.40"},
+            "gemini-2.0-flash": {"input": "0.10", "output": "0.40"},
+            "gemini-2.0-flash-lite": {"input": "0.075", "output": "0.30"},
+        },
+        "embeddings": {"gemini-embedding-001": "0.15"},
+        "dynamodb_read_request_units": "0.125",
+    },
+)
+# The QuickSight/Athena feed (manage.py export_analytics): bucket, key prefix, Glue database name,
+# how long daily files are kept (an S3 lifecycle rule that bootstrap_aws sets) and the first day
+# Athena's partition projection covers.
+ANALYTICS_BUCKET = env.str("ANALYTICS_BUCKET", default="") or AWS_STORAGE_BUCKET_NAME
+ANALYTICS_PREFIX = env.str("ANALYTICS_PREFIX", default="analytics").strip("/")
+ANALYTICS_ATHENA_DATABASE = env.str("ANALYTICS_ATHENA_DATABASE", default="botwright_analytics")
+ANALYTICS_RETENTION_DAYS = env.int("ANALYTICS_RETENTION_DAYS", default=730)
+ANALYTICS_FEED_START = env.str("ANALYTICS_FEED_START", default="2025-01-01")
+# Unanswered questions: near-duplicates are merged by embedding cosine only with a local embedder
+# (no per-call cost) and for at most this many distinct questions per request.
+ANALYTICS_NEAR_DUPLICATE_MAX = env.int("ANALYTICS_NEAR_DUPLICATE_MAX", default=300)
 
 # --- Caches (rate limits, per-process vector matrices) ---------------------------------------
 CACHES = {

@@ -16,6 +16,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from integrations import metering
+
 from .base import empty_embeddings
 
 _WORD_RE = re.compile(r"\w+", re.UNICODE)
@@ -49,6 +51,7 @@ class FakeEmbedder:
             raise TypeError("embed() takes a sequence of texts, not a single string")
         if len(texts) == 0:
             return empty_embeddings(self.dim)
+        metering.add("embeddings_computed", len(texts))
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for row, text in enumerate(texts):
             words = _WORD_RE.findall(text.lower())

@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from integrations import metering
+
 from .base import empty_embeddings, l2_normalize
 
 MAX_BATCH = 100
@@ -72,6 +74,9 @@ class GeminiEmbedder:
             raise TypeError("embed() takes a sequence of texts, not a single string")
         if len(texts) == 0:
             return empty_embeddings(self.dim)
+        metering.add("embeddings_computed", len(texts))
+        # Billed per input token; the API does not return the count, ~4 characters a token.
+        metering.add("embedding_tokens", sum(max(1, len(text) // 4) for text in texts))
         rows: list[np.ndarray] = []
         for start in range(0, len(texts), self.batch_size):
             batch = list(texts[start : start + self.batch_size])

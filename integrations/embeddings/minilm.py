@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from integrations import metering
+
 from .base import empty_embeddings, l2_normalize
 
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
@@ -72,6 +74,7 @@ class MiniLMEmbedder:
             raise TypeError("embed() takes a sequence of texts, not a single string")
         if len(texts) == 0:
             return empty_embeddings(self.dim)
+        metering.add("embeddings_computed", len(texts))
         vectors = load_model().encode(
             list(texts),
             batch_size=self.batch_size,

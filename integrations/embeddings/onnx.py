@@ -31,6 +31,8 @@ from typing import Any
 
 import numpy as np
 
+from integrations import metering
+
 from .base import empty_embeddings
 
 # The sentence-transformers embedder's name and size, imported (minilm.py imports no torch at module level)
@@ -192,6 +194,7 @@ class OnnxMiniLMEmbedder:
             raise TypeError("embed() takes a sequence of strings, not a single string")
         if len(texts) == 0:
             return empty_embeddings(self.dim)
+        metering.add("embeddings_computed", len(texts))
         runtime = self._loaded()
         cleaned = [str(t).strip() for t in texts]
         # Batch texts of similar length together so short texts are not padded to the longest one.

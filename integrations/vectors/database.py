@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from integrations import metering
+
 from .base import SearchHit, VectorItem
 from .exact import pack_float32
 from .exact import top_k as exact_top_k
@@ -129,6 +131,8 @@ class DatabaseVectorStore:
         if not active or top_k <= 0:
             return []
         loaded = self._load(org_id, bot_id, active)
+        metering.add("vector_items_read", len(loaded.chunk_ids))
+        metering.add("vector_bytes_read", loaded.matrix.nbytes)
         if not loaded.chunk_ids:
             return []
         indices, scores = exact_top_k(loaded.matrix, np.asarray(query, dtype=np.float32).reshape(-1), top_k)

@@ -75,6 +75,8 @@ from typing import Any, Literal
 
 import numpy as np
 
+from integrations import metering
+
 from . import exact
 from .base import SearchHit, VectorItem
 
@@ -387,6 +389,14 @@ class DynamoDBVectorStore:
         query: np.ndarray,
         top_k: int,
         active: Mapping[str, int],
+    ) -> list[SearchHit]:
+        try:
+            return self._search(org_id=org_id, bot_id=bot_id, query=query, top_k=top_k, active=active)
+        finally:
+            metering.add("vector_bytes_read", self.bytes_read)
+
+    def _search(
+        self, *, org_id: str, bot_id: str, query: np.ndarray, top_k: int, active: Mapping[str, int]
     ) -> list[SearchHit]:
         pk = tenant_pk(org_id, bot_id)
         self.bytes_read = 0

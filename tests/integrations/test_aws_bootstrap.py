@@ -326,7 +326,8 @@ def test_command_creates_resources_and_prints_the_actions(aws, aws_settings) -> 
 
     call_command("bootstrap_aws", stdout=out)
 
-    assert out.getvalue().strip().splitlines()[-1] == "6 created"
+    # bucket + 4 settings + the analytics prefix and its lifecycle rule + the table
+    assert out.getvalue().strip().splitlines()[-1] == "8 created"
     assert [b["Name"] for b in s3.list_buckets()["Buckets"]] == [BUCKET]
     assert ddb.list_tables()["TableNames"] == [TABLE]
 
@@ -338,7 +339,7 @@ def test_command_dry_run_changes_nothing(aws, aws_settings) -> None:
     call_command("bootstrap_aws", "--dry-run", "--skip-table", stdout=out)
 
     assert "Dry run" in out.getvalue()
-    assert out.getvalue().strip().splitlines()[-1] == "5 would create"
+    assert out.getvalue().strip().splitlines()[-1] == "7 would create"  # 5 for the bucket, 2 analytics
     assert s3.list_buckets()["Buckets"] == []
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from analytics.models import UnansweredQuestion
 from tests.factories import add_member, make_user
 
 PERSONAS = ["owner", "admin", "editor", "viewer", "outsider", "anonymous"]
@@ -66,6 +67,50 @@ MATRIX = [
         _s(200, 200, 200, 403, 404, 401),
     ),
     ("bot-delete", "delete", "/api/orgs/{org}/bots/{bot}/", None, _s(204, 204, 204, 403, 404, 401)),
+    # Analytics: admins read figures and exports; editors review unanswered questions too.
+    (
+        "analytics-summary",
+        "get",
+        "/api/orgs/{org}/analytics/summary/",
+        None,
+        _s(200, 200, 403, 403, 404, 401),
+    ),
+    ("analytics-usage", "get", "/api/orgs/{org}/analytics/usage/", None, _s(200, 200, 403, 403, 404, 401)),
+    (
+        "analytics-export",
+        "get",
+        "/api/orgs/{org}/analytics/export/messages/",
+        None,
+        _s(200, 200, 403, 403, 404, 401),
+    ),
+    (
+        "analytics-unanswered",
+        "get",
+        "/api/orgs/{org}/analytics/unanswered/",
+        None,
+        _s(200, 200, 200, 403, 404, 401),
+    ),
+    (
+        "analytics-resolve",
+        "post",
+        "/api/orgs/{org}/analytics/unanswered/{group}/resolve/",
+        {"answer": "We open at nine."},
+        _s(200, 200, 200, 403, 404, 401),
+    ),
+    (
+        "analytics-ignore",
+        "post",
+        "/api/orgs/{org}/analytics/unanswered/{group}/ignore/",
+        None,
+        _s(200, 200, 200, 403, 404, 401),
+    ),
+    (
+        "analytics-reopen",
+        "post",
+        "/api/orgs/{org}/analytics/unanswered/{group}/reopen/",
+        None,
+        _s(200, 200, 200, 403, 404, 401),
+    ),
 ]
 
 CASES = [
@@ -79,9 +124,10 @@ CASES = [
 def test_role_matrix(personas, org, bot, client_for, method, url, body, persona, expected):
     # The member every member endpoint acts on: someone other than the caller.
     target = add_member(org, make_user("target@example.com"), "viewer")
+    group = UnansweredQuestion.objects.create(org=org, bot=bot, key_hash="0" * 64, key="when", text="When?")
     client = client_for(personas[persona])
     response = getattr(client, method)(
-        url.format(org=org.pk, bot=bot.pk, member=target.pk), body, format="json"
+        url.format(org=org.pk, bot=bot.pk, member=target.pk, group=group.pk), body, format="json"
     )
     assert response.status_code == expected, response.content
     if expected == 404:

@@ -1,7 +1,8 @@
 """`manage.py bootstrap_aws [--dry-run] [--point-in-time-recovery] [--skip-table]`.
 
-Creates or corrects the S3 bucket (AWS_STORAGE_BUCKET_NAME) and the DynamoDB vectors table
-(DYNAMODB_VECTORS_TABLE) in AWS_REGION, through AWS_ENDPOINT_URL when set (LocalStack, MinIO).
+Creates or corrects the S3 bucket (AWS_STORAGE_BUCKET_NAME), the analytics feed's prefix and
+lifecycle rule (ANALYTICS_BUCKET, ANALYTICS_PREFIX, ANALYTICS_RETENTION_DAYS) and the DynamoDB
+vectors table (DYNAMODB_VECTORS_TABLE) in AWS_REGION, through AWS_ENDPOINT_URL when set (LocalStack, MinIO).
 Safe to re-run; exits non-zero when any check ends in an error.
 """
 
@@ -54,6 +55,9 @@ class Command(BaseCommand):
             region=region,
             dry_run=options["dry_run"],
             point_in_time_recovery=options["point_in_time_recovery"],
+            analytics_bucket=getattr(settings, "ANALYTICS_BUCKET", "") or "",
+            analytics_prefix=getattr(settings, "ANALYTICS_PREFIX", "") or "",
+            analytics_retention_days=getattr(settings, "ANALYTICS_RETENTION_DAYS", 0) or 0,
         )
         if options["dry_run"]:
             self.stdout.write("Dry run: nothing was changed.")
