@@ -42,6 +42,9 @@ class BotAdminForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.avatar_bytes: bytes | None = None
+        # Left out of a submitted form (older scripts, other tools), the look keeps its current value.
+        self.fields["theme_color"].required = False
+        self.fields["position"].required = False
         if self.instance.pk:
             self.initial["suggested_questions"] = "\n".join(self.instance.suggested_questions or [])
             self.initial["embed_snippet"] = embed.embed_snippet(bot=self.instance, request=self.request)
@@ -57,10 +60,16 @@ class BotAdminForm(forms.ModelForm):
             raise forms.ValidationError(str(exc)) from None
 
     def clean_theme_color(self) -> str:
+        value = self.cleaned_data.get("theme_color") or ""
+        if not value.strip():
+            return self.instance.theme_color
         try:
-            return appearance.theme_color_clean(self.cleaned_data.get("theme_color") or "")
+            return appearance.theme_color_clean(value)
         except ValueError as exc:
             raise forms.ValidationError(str(exc)) from None
+
+    def clean_position(self) -> str:
+        return self.cleaned_data.get("position") or self.instance.position
 
     def clean_avatar_upload(self):
         upload = self.cleaned_data.get("avatar_upload")

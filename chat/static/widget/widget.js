@@ -674,6 +674,7 @@
       historyLoaded = true;
       if (!state.conversation_id || !state.visitor_id) return;
       var path = "/api/public/bots/" + botId + "/conversations/" + encodeURIComponent(state.conversation_id) + "/";
+      log.setAttribute("aria-busy", "true"); // the restored history is not news to announce piece by piece
       request(path, { visitor: true })
         .then(function (response) {
           if (response.status === 404 || response.status === 400) {
@@ -693,6 +694,9 @@
         })
         .catch(function () {
           notice.textContent = TEXT.offline;
+        })
+        .then(function () {
+          log.removeAttribute("aria-busy");
         });
     }
 
