@@ -64,6 +64,9 @@ def ask(page, question):
     box.fill(question)
     with page.expect_response(lambda r: r.url.endswith("/chat/") and r.request.method == "POST") as answer:
         box.press("Enter")
+    # The whole body, not just the headers: the server's turn is over (the stream's last event
+    # reaches the page before the server has closed it), so the test may read the database.
+    answer.value.finished()
     return answer.value
 
 
@@ -150,8 +153,9 @@ def test_a_visitor_chats_from_another_origin_streams_rates_reloads_and_continues
         dialog.get_by_role("button", name="New conversation").click()
         expect(dialog.locator(".msg")).to_have_count(1)
         gemini.enqueue_stream(stream_of("The office opens at 08:30 [1]."))
-        with page.expect_response(lambda r: r.url.endswith("/chat/")):
+        with page.expect_response(lambda r: r.url.endswith("/chat/")) as started:
             dialog.get_by_role("button", name="When does the office open?").click()
+        started.value.finished()
         expect(last_answer(page)).to_contain_text("The office opens at 08:30")
         assert Conversation.objects.for_org(bot.org).count() == 2
     assert browsing.problems == []
@@ -279,6 +283,9 @@ def test_rate_limits_and_oversized_requests_are_friendly_messages(
         settings.REQUEST_MAX_BODY_BYTES = 300
         page.reload()
         dialog = open_chat(page, bot.name)
+        # The history (the refused question was never recorded), before asking on.
+        expect(dialog.locator(".msg.user")).to_have_count(1)
+        expect(last_answer(page)).to_contain_text("08:30")
         too_big = ask(page, "office hours " * 40)
         assert too_big.status == 413
         expect(last_answer(page)).to_have_text(

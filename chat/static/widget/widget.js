@@ -416,9 +416,9 @@
     function scrollDown() {
       log.scrollTop = log.scrollHeight;
     }
-    function say(className, value) {
+    function say(className, value, before) {
       var node = text("div", "msg " + className, value);
-      log.appendChild(node);
+      log.insertBefore(node, before || null);
       scrollDown();
       return node;
     }
@@ -675,6 +675,8 @@
       if (!state.conversation_id || !state.visitor_id) return;
       var path = "/api/public/bots/" + botId + "/conversations/" + encodeURIComponent(state.conversation_id) + "/";
       log.setAttribute("aria-busy", "true"); // the restored history is not news to announce piece by piece
+      // History goes where the log stood when it was asked for, before anything asked meanwhile.
+      var anchor = log.appendChild(document.createComment("history"));
       request(path, { visitor: true })
         .then(function (response) {
           if (response.status === 404 || response.status === 400) {
@@ -683,11 +685,12 @@
           }
           if (!response.ok) return;
           return response.json().then(function (conversation) {
+            if (anchor.parentNode !== log) return; // the visitor started a new conversation meanwhile
             var messages = conversation.messages || [];
             if (messages.length) chips.hidden = true;
             messages.forEach(function (message) {
-              if (message.role === "user") say("user", message.content);
-              else if (message.role === "assistant") showAnswer(say("bot", ""), message);
+              if (message.role === "user") say("user", message.content, anchor);
+              else if (message.role === "assistant") showAnswer(say("bot", "", anchor), message);
             });
             scrollDown();
           });
@@ -697,6 +700,7 @@
         })
         .then(function () {
           log.removeAttribute("aria-busy");
+          anchor.remove();
         });
     }
 
