@@ -39,24 +39,36 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from dataclasses import dataclass
+from typing import Any
 
-from documents.extract import Block, ExtractedDocument
+from documents.extract import Block, ExtractedDocument, extract
+from documents.extract.base import DEFAULT_CHILD_MEMORY_HEADROOM
+from documents.extract.sandbox import run_sandboxed
 
 __all__ = [
     "BLOCK_SEPARATOR",
     "Chunk",
     "chunk_document",
     "estimate_tokens",
+    "extract_and_chunk",
     "full_text",
 ]
 
 BLOCK_SEPARATOR = "\n\n"
 MODEL_MAX_TOKENS = 256  # all-MiniLM-L6-v2 max_seq_length, including [CLS] and [SEP]
 
-_TOKEN_RE = re.compile(r"[A-Za-z]+|[0-9]+|\S")
-# Sentence ends: terminal punctuation (plus closing quotes/brackets) before whitespace.
-_SENTENCE_END_RE = re.compile(r"[.!?…;:]+[\"'”’)\]]*(?=\s)")
-# A newline that starts a list item or a Markdown/ASCII table row is also a cut point.
+# Every pattern here runs over whole documents, so each must be linear in the text's length; the
+# comment on each says why it is.
+# Linear: one greedy run each, never giving anything back.
+_LETTERS_RE = re.compile(r"[A-Za-z]+")
+_DIGITS_RE = re.compile(r"[0-9]+")
+# Sentence ends: terminal punctuation (plus closing quotes/brackets) before whitespace. The
+# lookbehind lets a match start only at the first mark of a run: without it, "z ....w" tried a match
+# from every dot, each scanning to the end of the run (quadratic). Equivalent, because every end a
+# later start could reach is also reachable from the run's first mark.
+_SENTENCE_END_RE = re.compile(r"(?<![.!?…;:])[.!?…;:]+[\"'”’)\]]*(?=\s)")
+# A newline that starts a list item or a Markdown/ASCII table row is also a cut point. Linear: starts
+# only at a newline, and the blank run it scans stops before the next one.
 _LINE_CUT_RE = re.compile(r"\n(?=[ \t]*(?:[-*+•|]|\d{1,3}[.)])[ \t])")
 _WORD_RE = re.compile(r"\S+")
 
@@ -85,15 +97,14 @@ class _Unit:
 
 def estimate_tokens(text: str) -> int:
     """Pessimistic word-piece count of ``text`` for the MiniLM (BERT uncased) tokenizer; see module doc."""
-    total = 0
-    for match in _TOKEN_RE.finditer(text):
-        piece = match.group()
-        if piece[0].isascii() and piece[0].isalpha():
-            total += (len(piece) + 2) // 3
-        elif piece[0].isascii() and piece[0].isdigit():
-            total += 1 + (len(piece) - 1) // 2
-        else:
-            total += 1
+    # Every non-space character costs 1, then each ASCII letter or digit run is re-priced: the same
+    # count as pricing the pieces of [A-Za-z]+|[0-9]+|\S one by one, without a Python step per
+    # punctuation mark (a page of dots is as common in hostile uploads as in tables of contents).
+    total = sum(map(len, text.split()))
+    for run in _LETTERS_RE.findall(text):
+        total += (len(run) + 2) // 3 - len(run)
+    for run in _DIGITS_RE.findall(text):
+        total += (len(run) + 1) // 2 - len(run)
     return total
 
 
@@ -107,10 +118,7 @@ def chunk_document(doc: ExtractedDocument, *, max_tokens: int = 200, overlap_tok
 
     See the module docstring for the full contract. Raises ``ValueError`` for an unusable budget.
     """
-    if max_tokens < 8:
-        raise ValueError("max_tokens must be at least 8")
-    if not 0 <= overlap_tokens <= max_tokens // 2:
-        raise ValueError("overlap_tokens must be between 0 and max_tokens // 2")
+    _check_budget(max_tokens, overlap_tokens)
     text = full_text(doc)
     starts: list[int] = []
     offset = 0
@@ -128,17 +136,59 @@ def chunk_document(doc: ExtractedDocument, *, max_tokens: int = 200, overlap_tok
     return chunks
 
 
+def extract_and_chunk(
+    data: bytes,
+    kind: str,
+    *,
+    timeout_s: float,
+    max_tokens: int = 200,
+    overlap_tokens: int = 30,
+    memory_headroom_bytes: int | None = DEFAULT_CHILD_MEMORY_HEADROOM,
+    **limits: Any,
+) -> tuple[ExtractedDocument, list[Chunk]]:
+    """Extract untrusted ``data`` of ``kind`` and chunk it, both inside the extraction sandbox.
+
+    Chunking walks the same attacker-chosen text as extraction, so it gets the same child process,
+    deadline and memory cap (``documents.extract.sandbox.run_sandboxed``). ``limits`` are
+    ``extract``'s; raises ``ExtractionError`` like ``extract_with_timeout``.
+    """
+    _check_budget(max_tokens, overlap_tokens)
+    return run_sandboxed(
+        _extract_and_chunk_job,
+        (data, kind, limits, max_tokens, overlap_tokens),
+        timeout_s=timeout_s,
+        memory_headroom_bytes=memory_headroom_bytes,
+    )
+
+
+def _extract_and_chunk_job(
+    data: bytes, kind: str, limits: dict[str, Any], max_tokens: int, overlap_tokens: int
+) -> tuple[ExtractedDocument, list[Chunk]]:
+    document = extract(data, kind, **limits)
+    return document, chunk_document(document, max_tokens=max_tokens, overlap_tokens=overlap_tokens)
+
+
+def _check_budget(max_tokens: int, overlap_tokens: int) -> None:
+    if max_tokens < 8:
+        raise ValueError("max_tokens must be at least 8")
+    if not 0 <= overlap_tokens <= max_tokens // 2:
+        raise ValueError("overlap_tokens must be between 0 and max_tokens // 2")
+
+
 def _sections(blocks: list[Block]) -> list[list[int]]:
     """Group block indices into sections; a heading opens a new one unless the open one is headings only
     and this heading is nested inside it."""
     sections: list[list[int]] = []
+    # Whether the open section holds only headings, kept as we go: recomputing it per block was
+    # quadratic on a file of thousands of identical headings (each counts as nested in the last).
+    headings_only = False
     for index, block in enumerate(blocks):
-        current = sections[-1] if sections else None
-        if current is None:
+        if not sections:
             sections.append([index])
+            headings_only = block.kind == "heading"
             continue
+        current = sections[-1]
         last = blocks[current[-1]]
-        headings_only = all(blocks[i].kind == "heading" for i in current)
         if block.kind == "heading":
             nested = headings_only and block.heading_path[: len(last.heading_path)] == last.heading_path
             new_section = not nested
@@ -148,8 +198,10 @@ def _sections(blocks: list[Block]) -> list[list[int]]:
             new_section = not headings_only and block.heading_path != last.heading_path
         if new_section:
             sections.append([index])
+            headings_only = block.kind == "heading"
         else:
             current.append(index)
+            headings_only = headings_only and block.kind == "heading"
     return sections
 
 

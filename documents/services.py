@@ -33,8 +33,8 @@ from integrations.vectors.base import VectorItem, VectorStore
 from integrations.vectors.factory import get_vector_store
 from tenants.audit import audit_record
 
-from .chunking import chunk_document
-from .extract import EmptyDocument, ExtractionError, UnsupportedType, extract_with_timeout, sniff_type
+from .chunking import extract_and_chunk
+from .extract import EmptyDocument, ExtractionError, UnsupportedType, sniff_type
 from .models import Chunk, Document, DocumentStatus
 
 logger = logging.getLogger(__name__)
@@ -274,7 +274,8 @@ def document_process(
     started = time.monotonic()
     try:
         data = storage.read(document.storage_key)
-        extracted = extract_with_timeout(
+        # Both steps walk attacker-chosen text: they run in the sandboxed child (deadline, memory cap).
+        extracted, pieces = extract_and_chunk(
             data,
             document.kind or sniff_type(data, document.filename),
             timeout_s=settings.DOCUMENT_EXTRACT_TIMEOUT_S,
@@ -285,7 +286,6 @@ def document_process(
             # Nobody named it: the document's own title ("Staff Handbook") beats its file name.
             document.title = extracted.title.strip()[:300]
             Document.objects.for_org(document.org_id).filter(pk=document.pk).update(title=document.title)
-        pieces = chunk_document(extracted)
         if not pieces:
             raise ExtractionError("No text could be extracted from this document.")
         rows = Chunk.objects.bulk_create(

@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from django.conf import global_settings
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -48,6 +49,7 @@ INSTALLED_APPS = [
     "chat",
     "analytics",
     "integrations",
+    "importers",
 ]
 
 MIDDLEWARE = [
@@ -100,6 +102,10 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         timeout=20, init_command="PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
     )
+
+# Django's defaults first (new passwords and upgrades use PBKDF2); the plain bcrypt hasher last so
+# that bcrypt hashes imported from Supabase Auth verify and are re-hashed on first sign-in.
+PASSWORD_HASHERS = [*global_settings.PASSWORD_HASHERS, "importers.hashers.ImportedBCryptPasswordHasher"]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -182,6 +188,9 @@ if COGNITO_HOSTED_UI:
     from django.urls import reverse_lazy
 
     LOGIN_REDIRECT_URL_FAILURE = reverse_lazy("admin:login")
+# The Cognito attribute that carries an imported user's source id (User Migration trigger and
+# `import_supabase --cognito`); the pool must define it. Empty: not sent.
+COGNITO_SOURCE_ID_ATTRIBUTE = env.str("COGNITO_SOURCE_ID_ATTRIBUTE", default="custom:source_id")
 # HTTP Basic is a convenience for the local default (curl -u). Production uses Cognito tokens: there
 # Basic stays off unless BASIC_AUTH_ENABLED=true says otherwise, Cognito configured or not.
 BASIC_AUTH_ENABLED = env.bool("BASIC_AUTH_ENABLED", default=not COGNITO_ENABLED and not IS_PRODUCTION)

@@ -10,7 +10,11 @@ os.environ.setdefault("DJANGO_SECRET_KEY", "botwright-test-key")
 from .base import *  # noqa: E402,F403
 from .base import MIDDLEWARE, REST_FRAMEWORK  # noqa: E402
 
-PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Fast hashing for made-up users; bcrypt after it, as in base.py, for passwords imported from Supabase.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.MD5PasswordHasher",
+    "importers.hashers.ImportedBCryptPasswordHasher",
+]
 EMBEDDER = "fake"
 LLM_PROVIDER = "extractive"
 DOCUMENT_PROCESSING = "sync"

@@ -146,6 +146,60 @@ def utf16_doctype_docx() -> bytes:
     return _docx_with_document_xml(xml)
 
 
+def _hostile_document_xml(declaration: str | None = None) -> str:
+    """A document part with an internal DTD; ``declaration`` names the encoding it declares."""
+    head = f'<?xml version="1.0" encoding="{declaration}" standalone="yes"?>\n' if declaration else ""
+    return (
+        head + '<!DOCTYPE w:document [<!ENTITY xxe SYSTEM "file:///etc/hostname">]>'
+        '<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">'
+        "<w:body><w:p><w:r><w:t>Entity: &xxe;</w:t></w:r></w:p></w:body></w:document>"
+    )
+
+
+def dtd_in_renamed_main_part_docx() -> bytes:
+    """The main document is ``word/main.bin``, found through the package relationships and a content
+    type override; ``word/document.xml`` stays as a harmless decoy. python-docx parses main.bin."""
+    original = zipfile.ZipFile(io.BytesIO(build_docx([("p", "Decoy text.")])))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for info in original.infolist():
+            payload = original.read(info)
+            if info.filename == "_rels/.rels":
+                payload = payload.replace(b'Target="word/document.xml"', b'Target="word/main.bin"')
+            elif info.filename == "[Content_Types].xml":
+                payload = payload.replace(
+                    b"</Types>",
+                    b'<Override PartName="/word/main.bin" ContentType="application/'
+                    b'vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>',
+                )
+            elif info.filename == "word/_rels/document.xml.rels":
+                archive.writestr("word/_rels/main.bin.rels", payload)
+            archive.writestr(info.filename, payload)
+        archive.writestr("word/main.bin", _hostile_document_xml("UTF-8").encode())
+    return out.getvalue()
+
+
+def encoded_doctype_docx(encoding: str, declaration: str | None = None, bom: bytes = b"") -> bytes:
+    """A DTD in word/document.xml encoded as ``encoding`` (an ASCII byte scan misses UTF-32 and UTF-7)."""
+    return _docx_with_document_xml(bom + _hostile_document_xml(declaration).encode(encoding))
+
+
+def utf7_doctype_docx() -> bytes:
+    """A DTD spelled in UTF-7, where "<" is "+ADw-": no byte of the file reads "<!DOCTYPE"."""
+    xml = _hostile_document_xml("UTF-7").encode("ascii").replace(b"<!", b"+ADw-!")
+    return _docx_with_document_xml(xml)
+
+
+def utf16_document_docx(text: str) -> bytes:
+    """A clean .docx whose document part is re-encoded as UTF-16 with a BOM (legal, if unusual)."""
+    data = build_docx([("p", text)])
+    xml = zipfile.ZipFile(io.BytesIO(data)).read("word/document.xml").decode()
+    xml = xml.replace("encoding='UTF-8'", "encoding='UTF-16'").replace(
+        'encoding="UTF-8"', 'encoding="UTF-16"'
+    )
+    return _docx_with_document_xml(xml.encode("utf-16"))
+
+
 def zip_bomb_docx(member_bytes: int = 20 * 2**20) -> bytes:
     """A valid .docx plus one member of ``member_bytes`` zeros (ratio ~1000:1, file ~60 KiB)."""
     base = zipfile.ZipFile(io.BytesIO(build_docx([("p", "Looks harmless.")])))

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from documents.chunking import Chunk, chunk_document, estimate_tokens, full_text
-from documents.extract import Block, ExtractedDocument, extract, sniff_type
+from documents.chunking import Chunk, chunk_document, estimate_tokens, extract_and_chunk, full_text
+from documents.extract import Block, EmptyDocument, ExtractedDocument, extract, sniff_type
 from documents.samples import write_demo_documents
 
 WORDS = (
@@ -359,3 +359,46 @@ def test_default_chunks_fit_the_minilm_window_with_the_real_tokenizer(tmp_path: 
     counts = [len(tokenizer.encode(chunk.text).ids) for doc in documents for chunk in chunk_document(doc)]
     assert len(counts) > 20
     assert max(counts) <= 256  # includes [CLS] and [SEP]
+
+
+def test_extract_and_chunk_returns_what_the_in_process_steps_return(tmp_path: Path) -> None:
+    for path in write_demo_documents(tmp_path):
+        data = path.read_bytes()
+        kind = sniff_type(data, path.name)
+        document = extract(data, kind)
+        assert extract_and_chunk(data, kind, timeout_s=30) == (document, chunk_document(document))
+        assert extract_and_chunk(data, kind, timeout_s=30, max_tokens=40, overlap_tokens=10)[1] == (
+            chunk_document(document, max_tokens=40, overlap_tokens=10)
+        )
+
+
+def test_extract_and_chunk_rejects_an_unusable_budget_before_starting_a_child() -> None:
+    with pytest.raises(ValueError, match="max_tokens must be at least 8"):
+        extract_and_chunk(b"text", "text", timeout_s=5, max_tokens=4)
+
+
+def test_extract_and_chunk_keeps_extraction_errors() -> None:
+    with pytest.raises(EmptyDocument):
+        extract_and_chunk(b"  \n ", "text", timeout_s=10)
+
+
+def _estimate_piece_by_piece(text: str) -> int:
+    """The rule of the module docstring, applied one piece at a time (the reference)."""
+    total = 0
+    for piece in re.findall(r"[A-Za-z]+|[0-9]+|\S", text):
+        if piece.isascii() and piece.isalpha():
+            total += (len(piece) + 2) // 3
+        elif piece.isascii() and piece.isdigit():
+            total += 1 + (len(piece) - 1) // 2
+        else:
+            total += 1
+    return total
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_estimate_tokens_matches_the_piece_by_piece_rule(seed: int) -> None:
+    rng = random.Random(seed)
+    alphabet = "abcXYZ0123 \t\n.,;:!?…éü中文😀\u00a0\u2028-_#|"
+    for _ in range(2000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40)))
+        assert estimate_tokens(text) == _estimate_piece_by_piece(text), repr(text)

@@ -15,7 +15,6 @@ import pytest
 from docx.oxml.ns import qn
 from lxml import etree
 
-from documents import extract as extract_module
 from documents.extract import (
     Block,
     EmptyDocument,
@@ -24,6 +23,7 @@ from documents.extract import (
     UnsupportedType,
     extract,
     extract_with_timeout,
+    sandbox,
     sniff_type,
 )
 from documents.samples import (
@@ -448,7 +448,7 @@ def test_extract_with_timeout_returns_the_same_document_as_in_process(demo_files
 
 def test_extract_with_timeout_kills_a_slow_extraction(monkeypatch: pytest.MonkeyPatch) -> None:
     # The child is forked, so it inherits the patched module attribute.
-    monkeypatch.setattr(extract_module, "extract", lambda *args, **kwargs: time.sleep(60))
+    monkeypatch.setattr(sandbox, "extract", lambda *args, **kwargs: time.sleep(60))
     started = time.monotonic()
     with pytest.raises(ExtractionError) as caught:
         extract_with_timeout(b"x", "text", timeout_s=0.5)
@@ -459,7 +459,7 @@ def test_extract_with_timeout_kills_a_slow_extraction(monkeypatch: pytest.Monkey
 
 
 def test_extract_with_timeout_reports_a_crashed_child(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(extract_module, "extract", lambda *args, **kwargs: os._exit(3))
+    monkeypatch.setattr(sandbox, "extract", lambda *args, **kwargs: os._exit(3))
     with pytest.raises(ExtractionError) as caught:
         extract_with_timeout(b"x", "text", timeout_s=10)
     assert "The extractor crashed on this file (exit code 3)" in caught.value.reason
@@ -471,7 +471,7 @@ def test_extract_with_timeout_turns_unexpected_errors_into_extraction_errors(
     def explode(*args: object, **kwargs: object) -> None:
         raise KeyError("surprise")
 
-    monkeypatch.setattr(extract_module, "extract", explode)
+    monkeypatch.setattr(sandbox, "extract", explode)
     with pytest.raises(ExtractionError) as caught:
         extract_with_timeout(b"x", "text", timeout_s=10)
     assert caught.value.reason == "The file could not be processed: KeyError: 'surprise'"
@@ -486,7 +486,7 @@ def test_extract_with_timeout_keeps_error_subclasses() -> None:
 
 @pytest.mark.skipif(not Path("/proc/self/statm").exists(), reason="address-space limit is Linux-only")
 def test_extract_with_timeout_turns_memory_blowup_into_a_clean_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(extract_module, "extract", lambda *args, **kwargs: bytearray(8 * 2**30))
+    monkeypatch.setattr(sandbox, "extract", lambda *args, **kwargs: bytearray(8 * 2**30))
     with pytest.raises(ExtractionError) as caught:
         extract_with_timeout(b"x", "text", timeout_s=20, memory_headroom_bytes=256 * 2**20)
     assert "needs too much memory" in caught.value.reason

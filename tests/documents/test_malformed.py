@@ -46,6 +46,50 @@ CASES: list[tuple[str, str, Callable[[], bytes], type[ExtractionError], str]] = 
     ("billion-laughs-docx", "laughs.docx", malformed.billion_laughs_docx, ExtractionError, DTD),
     ("xxe-docx", "xxe.docx", malformed.xxe_docx, ExtractionError, DTD),
     ("utf16-dtd-docx", "xxe16.docx", malformed.utf16_doctype_docx, ExtractionError, DTD),
+    # Every XML part, whatever its name and encoding (issue 8: a non-.xml main part and UTF-32 got past).
+    (
+        "dtd-in-renamed-main-part-docx",
+        "renamed.docx",
+        malformed.dtd_in_renamed_main_part_docx,
+        ExtractionError,
+        "its part 'word/main.bin' " + DTD,
+    ),
+    (
+        "utf32-bom-dtd-docx",
+        "xxe32.docx",
+        lambda: malformed.encoded_doctype_docx("utf-32", "UTF-32"),
+        ExtractionError,
+        DTD,
+    ),
+    (
+        "utf32le-dtd-docx",
+        "xxe32le.docx",
+        lambda: malformed.encoded_doctype_docx("utf-32-le"),
+        ExtractionError,
+        DTD,
+    ),
+    (
+        "utf32be-dtd-docx",
+        "xxe32be.docx",
+        lambda: malformed.encoded_doctype_docx("utf-32-be", "UTF-32"),
+        ExtractionError,
+        DTD,
+    ),
+    ("utf7-dtd-docx", "xxe7.docx", malformed.utf7_doctype_docx, ExtractionError, DTD),
+    (
+        "ebcdic-docx",
+        "ebcdic.docx",
+        lambda: malformed.encoded_doctype_docx("cp037", "IBM037"),
+        ExtractionError,
+        "uses a character encoding (EBCDIC or UCS-4 in an unusual byte order) that cannot be checked",
+    ),
+    (
+        "unknown-encoding-docx",
+        "bogus.docx",
+        lambda: malformed.encoded_doctype_docx("ascii", "X-BOGUS"),
+        ExtractionError,
+        "uses a character encoding (X-BOGUS) that cannot be checked for DTDs",
+    ),
     ("zip-bomb-docx", "bomb.docx", malformed.zip_bomb_docx, ExtractionError, "it looks like a zip bomb"),
     ("random-zip-as-docx", "archive.docx", malformed.random_zip, UnsupportedType, NOT_DOCX),
     ("truncated-docx", "cut.docx", malformed.truncated_docx, ExtractionError, "corrupt or truncated ZIP"),
@@ -180,3 +224,21 @@ def test_small_highly_repetitive_docx_part_is_not_mistaken_for_a_bomb() -> None:
     assert part.file_size / part.compress_size > 100  # above max_ratio, but small in absolute terms
     doc = extract(data, "docx")
     assert len(doc.blocks) == 3000
+
+
+def test_docx_with_a_utf16_document_part_and_no_dtd_still_extracts() -> None:
+    doc = extract(malformed.utf16_document_docx("Grüße from a UTF-16 part."), "docx")
+    assert [b.text for b in doc.blocks] == ["Grüße from a UTF-16 part."]
+
+
+def test_docx_binary_parts_are_not_scanned_as_xml() -> None:
+    # A media part is not XML (its first character is not "<"), so no parser reads a DTD in it,
+    # whatever its bytes; refusing it would reject ordinary documents with pictures.
+    base = zipfile.ZipFile(io.BytesIO(build_docx([("p", "A picture follows.")])))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for info in base.infolist():
+            archive.writestr(info.filename, base.read(info))
+        archive.writestr("word/media/image1.png", malformed.png_bytes() + b"<!ENTITY in image data>")
+    doc = extract(out.getvalue(), "docx")
+    assert [b.text for b in doc.blocks] == ["A picture follows."]
