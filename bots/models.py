@@ -5,11 +5,14 @@ from __future__ import annotations
 import secrets
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Lower
 
 from tenants.models import TenantScopedModel
+
+from . import appearance
 
 
 def new_public_id() -> str:
@@ -18,6 +21,25 @@ def new_public_id() -> str:
 
 DEFAULT_SYSTEM_PROMPT = "You are a helpful assistant. Answer clearly and concisely."
 DEFAULT_FALLBACK = "Sorry, I don't know the answer to that from my knowledge base."
+
+
+def validate_theme_color(value: str) -> None:
+    try:
+        appearance.theme_color_clean(value)
+    except ValueError as exc:
+        raise ValidationError(str(exc)) from None
+
+
+def validate_suggested_questions(value: object) -> None:
+    try:
+        appearance.suggested_questions_clean(value)
+    except ValueError as exc:
+        raise ValidationError(str(exc)) from None
+
+
+class WidgetPosition(models.TextChoices):
+    RIGHT = "right", "Bottom right"
+    LEFT = "left", "Bottom left"
 
 
 class Bot(TenantScopedModel):
@@ -42,6 +64,25 @@ class Bot(TenantScopedModel):
     is_active = models.BooleanField(default=True)
     public_id = models.CharField(max_length=32, unique=True, default=new_public_id, editable=False)
     allowed_origins = models.JSONField(default=list, blank=True)
+    # The website widget's look (bots.appearance validates; the public profile returns them).
+    theme_color = models.CharField(
+        max_length=7, default=appearance.DEFAULT_THEME_COLOR, validators=[validate_theme_color]
+    )
+    position = models.CharField(max_length=5, choices=WidgetPosition.choices, default=WidgetPosition.RIGHT)
+    launcher_text = models.CharField(
+        max_length=appearance.LAUNCHER_TEXT_MAX_CHARS,
+        blank=True,
+        help_text="Shown next to the chat icon on the launcher button; empty = the icon alone.",
+    )
+    # Storage key of the sniffed avatar image ("<org>/<bot>/avatar/<sha256 prefix>.<ext>"); empty =
+    # the widget shows the bot's initials. Written only by bots.services.bot_avatar_set/clear.
+    avatar_key = models.CharField(max_length=300, blank=True, editable=False)
+    suggested_questions = models.JSONField(
+        default=list, blank=True, validators=[validate_suggested_questions]
+    )
+    show_sources = models.BooleanField(
+        default=True, help_text="Show the cited documents under each answer in the widget."
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -63,3 +104,12 @@ class Bot(TenantScopedModel):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def avatar_version(self) -> str:
+        """Changes with the avatar's bytes (its key carries their hash): a cache-busting token."""
+        return self.avatar_key.rsplit("/", 1)[-1].split(".", 1)[0] if self.avatar_key else ""
+
+    @property
+    def avatar_content_type(self) -> str:
+        return appearance.AVATAR_TYPES.get(self.avatar_key.rsplit(".", 1)[-1], "") if self.avatar_key else ""

@@ -3,8 +3,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 
+from integrations import storage
 from tenants.models import Organization
 
 from .models import Bot
@@ -17,3 +19,13 @@ def bot_list(*, org: Organization) -> QuerySet[Bot]:
 def bot_get(*, org: Organization, bot_id: Any) -> Bot:
     """The org's bot, or 404 — another org's bot is indistinguishable from a missing one."""
     return get_object_or_404(Bot.objects.for_org(org).select_related("org"), pk=bot_id)
+
+
+def bot_avatar_read(*, bot: Bot) -> bytes:
+    """The bytes of the bot's avatar image, or 404 when it has none."""
+    if not bot.avatar_key:
+        raise Http404("This bot has no avatar.")
+    try:
+        return storage.read(bot.avatar_key)
+    except FileNotFoundError:
+        raise Http404("This bot has no avatar.") from None

@@ -6,19 +6,23 @@ deletion commits (documents.signals subscribes to it), so this module needs noth
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
+from integrations import storage
 from tenants.audit import audit_record
-from tenants.errors import InvalidInput
+from tenants.errors import InvalidInput, TooLarge, UnsupportedType
 from tenants.models import Organization
 from tenants.services_common import model_update, model_validate
 
+from .appearance import AvatarRejected, sniff_avatar
 from .models import Bot
 
-WRITABLE_FIELDS = {
+# The fields a builder edits, in the order forms show them (the admin uses it too).
+WRITABLE_FIELDS_IN_ORDER = (
     "name",
     "description",
     "system_prompt",
@@ -30,7 +34,13 @@ WRITABLE_FIELDS = {
     "relevance_threshold",
     "is_active",
     "allowed_origins",
-}
+    "theme_color",
+    "position",
+    "launcher_text",
+    "suggested_questions",
+    "show_sources",
+)
+WRITABLE_FIELDS = frozenset(WRITABLE_FIELDS_IN_ORDER)
 
 
 def _name_taken(name: str) -> InvalidInput:
@@ -101,3 +111,48 @@ def bot_delete(*, bot: Bot, user: Any) -> None:
     list(Bot.objects.for_org(bot.org_id).select_for_update().filter(pk=bot.pk))
     audit_record(actor=user, action="bot.deleted", target=bot, org=bot.org, changes={"name": bot.name})
     bot.delete()
+
+
+_AVATAR_ERRORS = {"empty": InvalidInput, "pixels": InvalidInput, "type": UnsupportedType, "bytes": TooLarge}
+
+
+@transaction.atomic
+def bot_avatar_set(*, bot: Bot, user: Any, data: bytes) -> Bot:
+    """Store `data` as the bot's avatar after sniffing it (bots.appearance.sniff_avatar): 400 empty
+    or too many pixels, 415 not a PNG/JPEG/WebP/GIF, 413 too many bytes. The previous image is
+    deleted once the new one is committed."""
+    try:
+        image = sniff_avatar(data, max_bytes=settings.BOT_AVATAR_MAX_BYTES)
+    except AvatarRejected as exc:
+        error = _AVATAR_ERRORS[exc.kind]
+        raise error(exc.reason, field="file") from None
+    # The key carries the bytes' hash: a new image gets a new URL, so browsers may cache each forever.
+    digest = hashlib.sha256(data).hexdigest()[:16]
+    key = f"{bot.org_id}/{bot.pk}/avatar/{digest}.{image.extension}"
+    previous = bot.avatar_key
+    storage.save(key, data)
+    bot.avatar_key = key
+    bot.save(update_fields=["avatar_key", "updated_at"])
+    audit_record(
+        actor=user,
+        action="bot.avatar_set",
+        target=bot,
+        org=bot.org,
+        changes={"bytes": len(data), "type": image.content_type, "size": f"{image.width}x{image.height}"},
+    )
+    if previous and previous != key:
+        transaction.on_commit(lambda: storage.delete(previous))
+    return bot
+
+
+@transaction.atomic
+def bot_avatar_clear(*, bot: Bot, user: Any) -> Bot:
+    """Remove the bot's avatar (the widget shows its initials again)."""
+    previous = bot.avatar_key
+    if not previous:
+        return bot
+    bot.avatar_key = ""
+    bot.save(update_fields=["avatar_key", "updated_at"])
+    audit_record(actor=user, action="bot.avatar_cleared", target=bot, org=bot.org, changes={})
+    transaction.on_commit(lambda: storage.delete(previous))
+    return bot

@@ -17,16 +17,20 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from django.http import Http404, HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.cache import patch_vary_headers
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
+from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api.parsers import JSONParser
+from bots.appearance import AVATAR_TYPES
 from bots.models import Bot
+from bots.selectors import bot_avatar_read
 from tenants.errors import Forbidden, InvalidInput
 
 from . import ratelimit, selectors, services
@@ -140,7 +144,49 @@ class PublicAPIView(APIView):
 class PublicBotApi(PublicAPIView):
     @extend_schema(responses={200: PublicBotSerializer, **error_responses(403, 404)})
     def get(self, request, public_id):
-        return Response(PublicBotSerializer(self.bot).data)
+        return Response(PublicBotSerializer(self.bot, context={"request": request}).data)
+
+
+class _AnyAcceptNegotiation(BaseContentNegotiation):
+    """An <img> asks for image types the JSON renderer cannot offer; errors still answer JSON."""
+
+    def select_parser(self, request, parsers):
+        return parsers[0] if parsers else None
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+AVATAR_CACHE_S = 365 * 24 * 3600
+
+
+class PublicBotAvatarApi(PublicAPIView):
+    content_negotiation_class = _AnyAcceptNegotiation
+
+    @extend_schema(
+        parameters=[OpenApiParameter("v", str, description="The avatar's version, from `avatar_url`.")],
+        responses={
+            **{
+                (200, content_type): OpenApiResponse(response=OpenApiTypes.BINARY)
+                for content_type in AVATAR_TYPES.values()
+            },
+            **error_responses(403, 404),
+        },
+        description="The bot's avatar image for the widget. `avatar_url` carries a version that "
+        "changes with the image, so that URL may be cached for a year.",
+    )
+    def get(self, request, public_id):
+        data = bot_avatar_read(bot=self.bot)
+        response = HttpResponse(data, content_type=self.bot.avatar_content_type)
+        # The bytes were sniffed on upload; these headers keep any browser from reading them as
+        # anything but that image, even opened directly.
+        response["X-Content-Type-Options"] = "nosniff"
+        response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+        response["Content-Disposition"] = "inline"
+        response["Cross-Origin-Resource-Policy"] = "cross-origin"
+        current = request.query_params.get("v") == self.bot.avatar_version
+        response["Cache-Control"] = f"public, max-age={AVATAR_CACHE_S}, immutable" if current else "no-cache"
+        return response
 
 
 class PublicChatApi(PublicAPIView):

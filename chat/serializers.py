@@ -11,6 +11,8 @@ from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
 from api.serializers import StrictSerializer
+from bots.appearance import initials
+from bots.embed import avatar_url
 
 from .models import Channel, Rating
 
@@ -132,6 +134,9 @@ class PublicMessageSerializer(serializers.Serializer):
     role = serializers.CharField()
     content = serializers.CharField()
     sources = SourceSerializer(many=True)
+    # The visitor's own rating and whether the bot fell back, so a reloaded widget shows both.
+    rating = serializers.CharField()
+    unanswered = serializers.BooleanField()
     created_at = serializers.DateTimeField()
 
 
@@ -211,11 +216,30 @@ class ConversationDetailSerializer(ConversationOutputSerializer):
 
 
 class PublicBotSerializer(serializers.Serializer):
+    """What the website widget needs to draw a bot: its name, greeting and look."""
+
     public_id = serializers.CharField()
     name = serializers.CharField()
     greeting = serializers.CharField()
     # Always true: an inactive bot answers 403 on every public route. Kept for existing clients.
     is_active = serializers.BooleanField()
+    theme_color = serializers.CharField(help_text="`#rrggbb`.")
+    position = serializers.ChoiceField(choices=["right", "left"])
+    launcher_text = serializers.CharField()
+    avatar_url = serializers.SerializerMethodField(help_text="Null: show `initials` instead.")
+    initials = serializers.SerializerMethodField()
+    suggested_questions = serializers.ListField(child=serializers.CharField())
+    show_sources = serializers.BooleanField()
+    message_max_chars = serializers.SerializerMethodField(help_text="The longest message chat accepts.")
+
+    def get_avatar_url(self, bot) -> str | None:
+        return avatar_url(bot=bot, request=self.context.get("request"))
+
+    def get_initials(self, bot) -> str:
+        return initials(bot.name)
+
+    def get_message_max_chars(self, bot) -> int:
+        return settings.CHAT_MAX_MESSAGE_CHARS
 
 
 class PublicConversationSerializer(serializers.Serializer):

@@ -20,6 +20,7 @@ builder_urlpatterns = [
 # Under /api/public/
 public_urlpatterns = [
     path("bots/<str:public_id>/", public_apis.PublicBotApi.as_view(), name="public-bot"),
+    path("bots/<str:public_id>/avatar/", public_apis.PublicBotAvatarApi.as_view(), name="public-bot-avatar"),
     path("bots/<str:public_id>/chat/", public_apis.PublicChatApi.as_view(), name="public-chat"),
     path(
         "bots/<str:public_id>/conversations/<uuid:conversation_id>/",

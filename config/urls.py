@@ -22,6 +22,7 @@ org_patterns = [
 
 urlpatterns = [
     path("", chat_views.home, name="home"),
+    path("widget.js", chat_views.widget_script, name="widget-script"),
     path("demo/<str:public_id>/", chat_views.widget_demo, name="widget-demo"),
     path("admin/", admin.site.urls),
     path("api/health", HealthApi.as_view(), name="health"),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import textwrap
+import zipfile
 import zlib
 from collections.abc import Sequence
 from pathlib import Path
@@ -288,6 +289,27 @@ def build_docx(body: Sequence[tuple[str, object]], *, core_title: str | None = N
             raise ValueError(f"unknown DOCX item kind {kind!r}")
     out = io.BytesIO()
     document.save(out)
+    return _without_timestamps(out.getvalue())
+
+
+# The earliest time a ZIP entry can carry: a fixed stamp makes equal content equal bytes.
+_ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+
+
+def _without_timestamps(package: bytes) -> bytes:
+    """The same ZIP package with every entry stamped ``_ZIP_EPOCH``.
+
+    python-docx stamps entries with the current time, so equal documents built a second apart
+    differed and the byte-hash de-duplication of uploads let the demo seed add a copy per run.
+    """
+    source = zipfile.ZipFile(io.BytesIO(package))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as target:
+        for entry in source.infolist():
+            stamped = zipfile.ZipInfo(entry.filename, date_time=_ZIP_EPOCH)
+            stamped.compress_type = entry.compress_type
+            stamped.external_attr = entry.external_attr
+            target.writestr(stamped, source.read(entry))
     return out.getvalue()
 
 

@@ -12,3 +12,8 @@ def test_openapi_schema_is_valid_and_generates_without_warnings(db):
     schema = out.getvalue()
     assert '"cognitoJWT"' in schema and '"botApiKey"' in schema
     assert "/api/public/bots/{public_id}/chat/" in schema
+    # The website widget's routes and fields (issue 13).
+    assert "/api/public/bots/{public_id}/avatar/" in schema
+    assert "/api/orgs/{org_id}/bots/{bot_id}/avatar/" in schema
+    for name in ("embed_snippet", "theme_color", "suggested_questions", "show_sources", "message_max_chars"):
+        assert f'"{name}"' in schema, name

@@ -71,6 +71,8 @@ def _endpoints(org, bot, member_id):
         ("get", f"/api/orgs/{org}/bots/{bot}/", None),
         ("patch", f"/api/orgs/{org}/bots/{bot}/", {"name": "pwned"}),
         ("delete", f"/api/orgs/{org}/bots/{bot}/", None),
+        ("put", f"/api/orgs/{org}/bots/{bot}/avatar/", {}),
+        ("delete", f"/api/orgs/{org}/bots/{bot}/avatar/", None),
     ]
 
 

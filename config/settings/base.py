@@ -330,6 +330,8 @@ if GEMINI_MODEL not in GEMINI_ALLOWED_MODELS:
 GEMINI_TIMEOUT_S = env.float("GEMINI_TIMEOUT_S", default=20.0)  # under API Gateway's 29 s
 GEMINI_BASE_URL = env.str("GEMINI_BASE_URL", default="")
 CHAT_MAX_MESSAGE_CHARS = env.int("CHAT_MAX_MESSAGE_CHARS", default=4000)
+# A bot's widget avatar (PNG, JPEG, WebP or GIF, at most 1024 px a side): shown at 34 px.
+BOT_AVATAR_MAX_BYTES = env.int("BOT_AVATAR_MAX_BYTES", default=256 * 1024)
 CHAT_HISTORY_TOKEN_BUDGET = env.int("CHAT_HISTORY_TOKEN_BUDGET", default=1500)
 # Public channel: per visitor token, per client IP (looser, so an office behind one address can
 # chat), then per bot; only requests that pass the first two count against the bot's budget.

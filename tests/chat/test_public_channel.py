@@ -51,6 +51,14 @@ def test_public_bot_info_with_cors_for_an_allowed_origin(kb_bot):
         "name": kb_bot.name,
         "greeting": kb_bot.greeting,
         "is_active": True,
+        "theme_color": "#2f6f8f",
+        "position": "right",
+        "launcher_text": "",
+        "avatar_url": None,
+        "initials": "SB",
+        "suggested_questions": [],
+        "show_sources": True,
+        "message_max_chars": 4000,
     }
     assert response["Access-Control-Allow-Origin"] == ORIGIN
     assert "Origin" in response["Vary"]
@@ -213,13 +221,17 @@ def test_builders_see_a_visitor_pseudonym_never_the_token(kb_bot, viewer, client
     assert body["visitor_id"] not in listing.content.decode()
 
 
-def test_widget_demo_page_uses_the_public_api(kb_bot, client):
+def test_widget_demo_page_embeds_the_widget_like_a_customer_site(kb_bot, client):
     page = client.get(f"/demo/{kb_bot.public_id}/")
     assert page.status_code == 200
     html = page.content.decode()
-    assert f"/api/public/bots/{kb_bot.public_id}/chat/" in html and kb_bot.name in html
-    # The visitor token goes in the header, never in a URL or the feedback body.
-    assert '"X-Visitor-Id": state.visitor_id' in html and "visitor_id=" not in html
+    snippet = f'<script src="http://testserver/widget.js" data-bot="{kb_bot.public_id}" async></script>'
+    # The tag itself (loaded) and once escaped (shown for copying); no other chat code on the page.
+    assert html.count(snippet) == 1 and kb_bot.name in html
+    assert "&lt;script src=&quot;http://testserver/widget.js&quot;" in html
+    assert "/api/public/" not in html
+    # testserver is not among the bot's origins: the page says why the widget will refuse.
+    assert "is not one of the bot's allowed" in html
     assert client.get("/demo/b_missing/").status_code == 404
     kb_bot.is_active = False
     kb_bot.save()

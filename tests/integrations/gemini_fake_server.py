@@ -46,6 +46,8 @@ class ScriptedResponse:
     events: list[Any] | None = None
     headers: dict[str, str] = field(default_factory=dict)
     delay_s: float = 0.0
+    # > 0: the events go out one by one (chunked), this far apart, like a model generating.
+    event_delay_s: float = 0.0
 
 
 def text_response(
@@ -135,6 +137,9 @@ class _Handler(BaseHTTPRequestHandler):
         scripted = owner._next()
         if scripted.delay_s:
             time.sleep(scripted.delay_s)
+        if scripted.events is not None and scripted.event_delay_s:
+            self._send_paced(scripted)
+            return
         if scripted.events is not None:
             payload = "".join(f"data: {json.dumps(e)}\r\n\r\n" for e in scripted.events).encode()
             content_type = "text/event-stream"
@@ -151,6 +156,22 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(payload)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client gave up (a timeout test); nothing to report
+
+    def _send_paced(self, scripted: ScriptedResponse) -> None:
+        try:
+            self.send_response(scripted.status)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for number, event in enumerate(scripted.events or []):
+                if number:
+                    time.sleep(scripted.event_delay_s)
+                data = f"data: {json.dumps(event)}\r\n\r\n".encode()
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+                self.wfile.flush()
+            self.wfile.write(b"0\r\n\r\n")
+        except (BrokenPipeError, ConnectionResetError):
+            pass
 
 
 class _Server(ThreadingHTTPServer):
@@ -212,10 +233,13 @@ class FakeGeminiServer:
         with self._lock:
             self._queue.append(ScriptedResponse(status, body, None, dict(headers or {}), delay_s))
 
-    def enqueue_stream(self, events: list[Any], *, status: int = 200, delay_s: float = 0.0) -> None:
-        """Queue a server-sent-event response: each event is one ``GenerateContentResponse`` chunk."""
+    def enqueue_stream(
+        self, events: list[Any], *, status: int = 200, delay_s: float = 0.0, event_delay_s: float = 0.0
+    ) -> None:
+        """Queue a server-sent-event response: each event is one ``GenerateContentResponse`` chunk;
+        with ``event_delay_s`` they are sent one at a time, that far apart."""
         with self._lock:
-            self._queue.append(ScriptedResponse(status, None, list(events), {}, delay_s))
+            self._queue.append(ScriptedResponse(status, None, list(events), {}, delay_s, event_delay_s))
 
     @property
     def pending(self) -> int:
