@@ -13,6 +13,7 @@ from rest_framework import serializers
 from api.serializers import StrictSerializer
 from bots.appearance import initials
 from bots.embed import avatar_url
+from documents.serializers import PassageSerializer, SourceSerializer
 
 from .models import Channel, Rating
 
@@ -26,18 +27,8 @@ class SearchInputSerializer(StrictSerializer):
     document_ids = serializers.ListField(child=serializers.UUIDField(), required=False, max_length=200)
 
 
-class PassageOutputSerializer(serializers.Serializer):
-    """A retrieved passage (documents.retrieval.Passage)."""
-
-    chunk_id = serializers.CharField()
-    document_id = serializers.CharField()
-    title = serializers.CharField()
-    pages = serializers.CharField()
-    page_start = serializers.IntegerField(allow_null=True)
-    page_end = serializers.IntegerField(allow_null=True)
-    heading_path = serializers.ListField(child=serializers.CharField())
-    text = serializers.CharField()
-    score = serializers.FloatField()
+# One passage shape, serialized in one place (documents.serializers).
+PassageOutputSerializer = PassageSerializer
 
 
 class SearchOutputSerializer(serializers.Serializer):
@@ -68,18 +59,6 @@ class PublicChatInputSerializer(ChatInputSerializer):
         allow_blank=True,
         help_text="Prefer the X-Visitor-Id header; this field is kept for existing clients.",
     )
-
-
-class SourceSerializer(serializers.Serializer):
-    """One cited passage of an answer, as stored on the message (chat.services.source_payload)."""
-
-    document_id = serializers.CharField()
-    title = serializers.CharField()
-    pages = serializers.CharField()
-    snippet = serializers.CharField()
-    score = serializers.FloatField()
-    # Answers recorded before chunk ids were kept have none.
-    chunk_id = serializers.CharField(default="")
 
 
 class UsageSerializer(serializers.Serializer):

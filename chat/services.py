@@ -1,20 +1,24 @@
 """Grounded chat: retrieve, decide, prompt, generate, persist. Plus feedback and bot API keys.
 
 `chat_answer` is the one path every channel (builder, public, api) goes through:
-1. retrieve the bot's top_k passages and keep those at or above the bot's relevance threshold;
-2. with none left, answer the bot's fallback message *without* calling the model (`unanswered`);
+1. retrieve the bot's top_k passages (hybrid dense + lexical search with neighbouring context,
+   documents.retrieval);
+2. decide whether they can answer (chat.answerability: similarity plus the share of the question's
+   key words the knowledge base has never seen); if not, answer the bot's fallback message *without*
+   calling the model (`unanswered`);
 3. otherwise assemble the grounded prompt (chat.prompts) with the recent conversation and ask the model;
-4. persist the question and the answer with its sources, usage and latency (analytics read these).
+4. post-process: an answer that cites no passage or says it does not know becomes the fallback, marked
+   `unanswered`; otherwise citations are renumbered to point into `sources`;
+5. persist the question and the answer with its sources, usage and latency (analytics read these).
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
 import secrets
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,22 +28,25 @@ from django.db.models import F
 from django.utils import timezone
 
 from bots.models import Bot
-from documents.retrieval import Passage as RetrievedPassage
-from documents.retrieval import retrieve
+from documents import lexical
+from documents.retrieval import RetrievalOptions, retrieve_detailed
+from documents.serializers import SourceSerializer
 from integrations import metering
+from integrations.embeddings import get_embedder
 from integrations.embeddings.base import Embedder
 from integrations.llm import ChatModel, Generation, ModelUnavailable, Passage, Turn, get_chat_model
+from integrations.llm.citations import renumber_as_sources
 from integrations.vectors.base import VectorStore
 from tenants.audit import audit_record
 from tenants.errors import InvalidInput, Unavailable
 
+from .answerability import AnswerPolicy, Assessment, assess, declines_to_answer
 from .keys import API_KEY_PREFIX
 from .models import BotApiKey, Channel, Conversation, Message, Rating, Role
 from .prompts import build_prompt
 from .signals import turn_recorded
 
 HISTORY_MESSAGES = 20
-SNIPPET_CHARS = 300
 
 
 class ChatUnavailable(Unavailable):
@@ -76,11 +83,15 @@ class _Turn:
     bot: Bot
     conversation: Conversation  # unsaved when the exchange starts a new conversation
     question: str
-    relevant: list[RetrievedPassage]
-    passages: list[Passage]
+    assessment: Assessment
     history: list[Turn]
     started: float
     usage: Counter = field(default_factory=Counter)  # integrations.metering, around retrieval
+
+    @property
+    def passages(self) -> list[Passage]:
+        """What the model is given (empty when the passages cannot answer)."""
+        return self.assessment.passages
 
 
 def _validate_message(message: str) -> str:
@@ -105,36 +116,6 @@ def _history(conversation: Conversation) -> list[Turn]:
     return [Turn(role=role, content=content) for role, content in reversed(recent)]
 
 
-def _to_llm_passages(passages: list[RetrievedPassage]) -> list[Passage]:
-    return [
-        Passage(
-            number=i,
-            document_id=p.document_id,
-            title=p.title,
-            page_start=p.page_start,
-            page_end=p.page_end,
-            heading_path=p.heading_path,
-            text=p.text,
-            score=p.score,
-        )
-        for i, p in enumerate(passages, start=1)
-    ]
-
-
-def source_payload(passage: RetrievedPassage) -> dict[str, Any]:
-    snippet = (
-        passage.text if len(passage.text) <= SNIPPET_CHARS else passage.text[:SNIPPET_CHARS].rstrip() + "…"
-    )
-    return {
-        "document_id": passage.document_id,
-        "title": passage.title,
-        "pages": passage.pages,
-        "snippet": snippet,
-        "score": passage.score,
-        "chunk_id": passage.chunk_id,
-    }
-
-
 def _start(
     *,
     bot: Bot,
@@ -146,6 +127,8 @@ def _start(
     api_key: BotApiKey | None = None,
     embedder: Embedder | None = None,
     store: VectorStore | None = None,
+    retrieval: RetrievalOptions | None = None,
+    policy: AnswerPolicy | None = None,
 ) -> _Turn:
     started = time.monotonic()
     question = _validate_message(message)
@@ -164,29 +147,54 @@ def _start(
     else:
         history = _history(conversation)
     with metering.collect() as usage:
-        passages = retrieve(bot=bot, query=question, top_k=bot.top_k, embedder=embedder, store=store)
-    relevant = [p for p in passages if p.score >= bot.relevance_threshold]
-    return _Turn(bot, conversation, question, relevant, _to_llm_passages(relevant), history, started, usage)
+        assessment = _assess(
+            bot=bot, question=question, embedder=embedder, store=store, retrieval=retrieval, policy=policy
+        )
+    return _Turn(bot, conversation, question, assessment, history, started, usage)
 
 
-_CITATION = re.compile(r"\[(\d+)\]")
+def _assess(
+    *,
+    bot: Bot,
+    question: str,
+    embedder: Embedder | None,
+    store: VectorStore | None,
+    retrieval: RetrievalOptions | None,
+    policy: AnswerPolicy | None,
+) -> Assessment:
+    """Retrieve the bot's passages and decide whether they can answer (chat.answerability)."""
+    embedder = embedder or get_embedder()
+    found = retrieve_detailed(
+        bot=bot, query=question, top_k=bot.top_k, embedder=embedder, store=store, options=retrieval
+    )
+    total, counts = lexical.document_frequencies(
+        org_id=str(bot.org_id), bot_id=str(bot.pk), active=found.active, words=found.words
+    )
+    policy = policy or AnswerPolicy.for_bot(
+        embedding_model=embedder.name, relevance_threshold=bot.relevance_threshold
+    )
+    return assess(passages=found.passages, counts=counts, total=total, policy=policy)
 
 
-def renumber_citations(text: str, cited: Sequence[int]) -> str:
-    """Rewrite prompt passage numbers as positions in the answer's `sources` list ([3] → [1]), so
-    a reader's [n] always points at sources[n-1]; markers citing nothing real are dropped."""
-    mapping = {number: position for position, number in enumerate(cited, start=1)}
-    return _CITATION.sub(lambda m: f"[{mapping[int(m[1])]}]" if int(m[1]) in mapping else "", text)
+def _grounded(turn: _Turn, generation: Generation) -> tuple[str, list[Passage]] | None:
+    """``(answer with citations pointing into sources, sources)``, or None when the model did not
+    answer from the passages: it cited none of them, or said it does not know."""
+    numbers = [n for n in generation.cited if 0 < n <= len(turn.passages)]
+    if not numbers or declines_to_answer(generation.text):
+        return None
+    return renumber_as_sources(generation.text, numbers), [turn.passages[n - 1] for n in numbers]
 
 
 def _finish(turn: _Turn, *, text: str, generation: Generation | None, error: str = "") -> ChatResult:
-    if generation is not None and generation.cited:
-        numbers = [n for n in generation.cited if 0 < n <= len(turn.relevant)]
-        text = renumber_citations(text, numbers)
-        cited = [turn.relevant[n - 1] for n in numbers]
-    else:
-        cited = turn.relevant if generation is not None else []
-    sources = [source_payload(p) for p in cited]
+    cited: list[Passage] = []
+    answered = False
+    if generation is not None:
+        grounded = _grounded(turn, generation)
+        if grounded is not None:
+            (text, cited), answered = grounded, True
+        elif not error:
+            text = turn.bot.fallback_message
+    sources = list(SourceSerializer(cited, many=True).data)
     latency_ms = int((time.monotonic() - turn.started) * 1000)
     conversation, org_id = turn.conversation, turn.bot.org_id
     # One transaction for the whole exchange: the question, the answer and the conversation's
@@ -210,7 +218,7 @@ def _finish(turn: _Turn, *, text: str, generation: Generation | None, error: str
             role=Role.ASSISTANT,
             content=text,
             sources=sources,
-            unanswered=generation is None,
+            unanswered=not answered,
             model_name=generation.model if generation else "",
             prompt_tokens=generation.prompt_tokens if generation else 0,
             completion_tokens=generation.completion_tokens if generation else 0,

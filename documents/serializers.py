@@ -1,3 +1,5 @@
+from collections.abc import Mapping
+
 from rest_framework import serializers
 
 from api.serializers import StrictSerializer
@@ -53,3 +55,44 @@ class ChunkOutputSerializer(serializers.Serializer):
     heading_path = serializers.ListField(child=serializers.CharField())
     char_start = serializers.IntegerField()
     char_end = serializers.IntegerField()
+
+
+class PassageSerializer(serializers.Serializer):
+    """A retrieved passage (``integrations.llm.base.Passage``) as search results show it.
+
+    ``context_before``/``context_after`` are the neighbouring text of the same document that the
+    answerer also reads; ``text`` alone is the chunk that matched. ``score`` ranks the results,
+    ``similarity`` is the cosine similarity when the dense search found the chunk (else null).
+    """
+
+    chunk_id = serializers.CharField()
+    document_id = serializers.CharField()
+    title = serializers.CharField()
+    pages = serializers.CharField()
+    page_start = serializers.IntegerField(allow_null=True)
+    page_end = serializers.IntegerField(allow_null=True)
+    heading_path = serializers.ListField(child=serializers.CharField())
+    text = serializers.CharField()
+    context_before = serializers.CharField()
+    context_after = serializers.CharField()
+    score = serializers.FloatField()
+    similarity = serializers.FloatField(allow_null=True)
+
+
+SNIPPET_CHARS = 300
+
+
+class SourceSerializer(PassageSerializer):
+    """The same passage as an answer's source (stored on the message): the chunk's text shortened to
+    a ``snippet``, without the context and layout detail search shows."""
+
+    page_start = page_end = heading_path = text = context_before = context_after = similarity = None
+    snippet = serializers.SerializerMethodField()
+    # Answers recorded before chunk ids were kept have none.
+    chunk_id = serializers.CharField(default="")
+
+    def get_snippet(self, passage) -> str:
+        if isinstance(passage, Mapping):  # a source already stored on a message
+            return str(passage.get("snippet", ""))
+        text = passage.text.strip()
+        return text if len(text) <= SNIPPET_CHARS else text[:SNIPPET_CHARS].rstrip() + "…"

@@ -15,10 +15,11 @@ Contract shared by every ``ChatModel``:
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol, runtime_checkable
+
+from integrations.llm.citations import cited_numbers
 
 # Rough size of one token for budgeting: ~4 characters of English text per token is the figure
 # Google and OpenAI both publish for their tokenizers. It over-counts code and under-counts CJK
@@ -26,21 +27,44 @@ from typing import Literal, Protocol, runtime_checkable
 # to estimate usage for the offline answerer, never for billing.
 CHARS_PER_TOKEN = 4
 
-_CITATION_RE = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
-
 
 @dataclass(frozen=True)
 class Passage:
-    """A retrieved passage given to the model, shown in the prompt as ``[number]``."""
+    """A retrieved passage — the one shape from the store to the answer (search results, prompts, sources).
 
-    number: int
+    Given to a model in a list, it is cited as ``[n]`` by its 1-based position in that list.
+    ``text`` is the chunk the search found; ``context_before``/``context_after`` are the neighbouring
+    text of the same document (sentence-window expansion), handed to the answerer with it but marked
+    as context. ``score`` is the relevance retrieval ranked it by (higher is better; see
+    ``documents.retrieval``); ``similarity`` the cosine similarity of question and chunk when the dense
+    search found it (``None`` for a passage only the lexical search found).
+    """
+
+    chunk_id: str
     document_id: str
     title: str
-    page_start: int | None
-    page_end: int | None
-    heading_path: tuple[str, ...]
     text: str
     score: float
+    page_start: int | None = None
+    page_end: int | None = None
+    heading_path: tuple[str, ...] = ()
+    similarity: float | None = None
+    context_before: str = ""
+    context_after: str = ""
+
+    @property
+    def pages(self) -> str:
+        """``"4"``, ``"4-5"`` or ``""`` when the format has no pages."""
+        if self.page_start is None:
+            return ""
+        if self.page_end in (None, self.page_start):
+            return str(self.page_start)
+        return f"{self.page_start}-{self.page_end}"
+
+    @property
+    def window(self) -> str:
+        """The passage with its context: what an answerer reads."""
+        return "\n".join(part for part in (self.context_before, self.text, self.context_after) if part)
 
 
 @dataclass(frozen=True)
@@ -143,18 +167,8 @@ def estimate_tokens(text: str) -> int:
 
 
 def extract_citations(text: str, n_passages: int) -> tuple[int, ...]:
-    """Passage numbers cited as ``[n]`` (or ``[n, m]``) in ``text``.
-
-    Only numbers in ``1..n_passages`` count (models sometimes cite a number that was never given);
-    the result is deduplicated and ordered by first appearance.
-    """
-    seen: dict[int, None] = {}
-    for match in _CITATION_RE.finditer(text):
-        for raw in match.group(1).split(","):
-            number = int(raw)
-            if 1 <= number <= n_passages:
-                seen.setdefault(number, None)
-    return tuple(seen)
+    """Passage numbers cited as ``[n]`` (or ``[n, m]``) in ``text``: see ``citations.cited_numbers``."""
+    return cited_numbers(text, n_passages)
 
 
 def question_of(prompt: Prompt) -> str:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from chat.models import Conversation, Message
-from chat.services import chat_answer, renumber_citations
+from chat.services import chat_answer
+from documents.services import document_process, document_upload
 from integrations.llm import Generation, ModelRefused, ModelUnavailable
 from integrations.llm.fake import FakeChatModel
 
@@ -87,8 +88,23 @@ def test_prompt_carries_the_passages_and_grounding_rules(kb_bot, viewer):
     assert "instructions" in call.prompt.system.lower()
 
 
-def test_citations_are_renumbered_to_the_sources_list():
-    assert renumber_citations("A [3]. B [1][3]. C [9].", [3, 1]) == "A [1]. B [2][1]. C ."
+def test_answer_citations_point_into_the_sources_list(kb_bot, owner, viewer):
+    document, _ = document_upload(
+        bot=kb_bot,
+        user=owner,
+        data=b"# Warranty\n\nThe office repairs every robot under warranty for two years.",
+        filename="warranty.md",
+        enqueue=False,
+    )
+    document_process(document_id=str(document.pk), org_id=str(kb_bot.org_id))
+    # Passage 2 is cited first, so it becomes sources[0] and the answer's [2] becomes [1]; the
+    # group [1, 2] is renumbered member by member (the bug was leaving groups untouched).
+    model = FakeChatModel(["Opens at 08:30 [2]. Refunds in 14 days [1, 2]. Nothing [7]."])
+    result = chat_answer(bot=kb_bot, message="office warranty robot opens", model=model, user=viewer)
+    passages = model.calls[0].passages
+    assert len(passages) >= 2
+    assert result.message.content == "Opens at 08:30 [1]. Refunds in 14 days [2, 1]. Nothing."
+    assert [s["chunk_id"] for s in result.sources] == [passages[1].chunk_id, passages[0].chunk_id]
 
 
 def test_model_failure_is_503_with_a_message_and_the_exchange_is_recorded(
@@ -194,7 +210,7 @@ def test_other_orgs_get_404_on_every_chat_endpoint(kb_bot, viewer, other_org, cl
     assert Message.objects.for_org(kb_bot.org).get(pk=msg).rating == ""
 
 
-def test_fake_generation_without_citations_lists_all_relevant_passages(kb_bot, viewer):
+def test_an_answer_citing_no_passage_is_the_fallback_marked_unanswered(kb_bot, viewer):
     plain = Generation(
         text="It opens early.",
         prompt_tokens=5,
@@ -206,7 +222,33 @@ def test_fake_generation_without_citations_lists_all_relevant_passages(kb_bot, v
     result = chat_answer(
         bot=kb_bot, message="When does the office open?", model=FakeChatModel([plain]), user=viewer
     )
-    assert result.sources and result.message.content == "It opens early."
+    assert result.message.unanswered is True and result.sources == []
+    assert result.message.content == kb_bot.fallback_message
+    assert result.message.model_name == "m" and result.message.prompt_tokens == 5  # the call was paid for
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "I don't know based on the available documents.",
+        "The passages do not mention when the office opens.",
+        "I'm sorry, but I couldn't find that in the documents [1].",
+    ],
+)
+def test_an_answer_saying_it_does_not_know_is_the_fallback_marked_unanswered(kb_bot, viewer, answer):
+    result = chat_answer(
+        bot=kb_bot, message="When does the office open?", model=FakeChatModel([answer]), user=viewer
+    )
+    assert result.message.unanswered is True and result.sources == []
+    assert result.message.content == kb_bot.fallback_message
+
+
+def test_an_answer_that_admits_a_gap_but_answers_with_a_citation_counts_as_answered(kb_bot, viewer):
+    answer = "The hours on public holidays are not mentioned, but the office opens at 08:30 [1]."
+    result = chat_answer(
+        bot=kb_bot, message="When does the office open?", model=FakeChatModel([answer]), user=viewer
+    )
+    assert result.message.unanswered is False and len(result.sources) == 1
 
 
 def test_ask_command_prints_the_answer_and_sources(kb_bot, capsys):

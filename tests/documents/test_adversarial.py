@@ -95,6 +95,22 @@ def _assert_linear(name: str, job: Callable[[bytes], float], small: bytes, large
     )
 
 
+def _answerer_cpu_s(data: bytes) -> float:
+    """Runs in the sandboxed child: the offline answerer splitting a retrieved chunk into sentences
+    (a chunk can hold a long run of spaces: they cost no tokens)."""
+    from integrations.llm.extractive import split_sentences
+
+    text = data.decode()
+    return _fastest_run_s(lambda: split_sentences(text))
+
+
+@pytest.mark.parametrize("unit", [" ", " \t", ". ", " \n ", "\n"])
+def test_the_offline_answerers_sentence_splitting_is_linear(unit: str) -> None:
+    size = 128 * 1024
+    small, large = (("a" + unit * (n // len(unit)) + "b").encode() for n in (size, 2 * size))
+    _assert_linear(f"split_sentences {unit!r}", _answerer_cpu_s, small, large, size)
+
+
 def test_the_inputs_of_the_issue_are_fast() -> None:
     """The two reported inputs at their reported size (30 KB): each took 30+ s before the fix."""
     for text in ("# a" + " " * 30_000 + "b", "z " + "." * 30_000 + "w"):

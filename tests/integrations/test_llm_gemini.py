@@ -20,7 +20,7 @@ API_KEY = "test-key-123"
 
 PASSAGES = [
     Passage(
-        number=1,
+        chunk_id="c1",
         document_id="d1",
         title="Leave policy",
         page_start=2,
@@ -30,7 +30,7 @@ PASSAGES = [
         score=0.9,
     ),
     Passage(
-        number=2,
+        chunk_id="c2",
         document_id="d2",
         title="Expenses",
         page_start=None,
@@ -88,7 +88,7 @@ def test_generate_sends_system_instruction_roles_config_and_api_key(server, slee
     assert body["contents"][0]["parts"][0]["text"] == "Hello"
     final_text = body["contents"][-1]["parts"][0]["text"]
     assert '<passage id="1" title="Leave policy" pages="2-3" section="HR">' in final_text
-    assert final_text.endswith("Question: How many leave days do I get?")
+    assert final_text.endswith("<question>\nHow many leave days do I get?\n</question>")
     assert body["generationConfig"]["temperature"] == 0.3
     assert body["generationConfig"]["maxOutputTokens"] == 256
 

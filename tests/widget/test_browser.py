@@ -98,7 +98,7 @@ def test_a_visitor_chats_from_another_origin_streams_rates_reloads_and_continues
             event_delay_s=0.15,
         )
         page.evaluate(RECORD_STREAM)
-        response = ask(page, "How long is the robot vacuum warranty?")
+        response = ask(page, "What is the robot vacuum warranty?")
         assert response.headers["content-type"].startswith("text/event-stream")
         answer = last_answer(page)
         expect(answer.get_by_role("button", name="Helpful", exact=True)).to_be_visible()
@@ -127,7 +127,7 @@ def test_a_visitor_chats_from_another_origin_streams_rates_reloads_and_continues
         # 3. A reload shows the history, rating included, and the conversation continues.
         page.reload()
         dialog = open_chat(page, bot.name)
-        expect(dialog.locator(".msg.user")).to_have_text(["How long is the robot vacuum warranty?"])
+        expect(dialog.locator(".msg.user")).to_have_text(["What is the robot vacuum warranty?"])
         history = last_answer(page)
         expect(history).to_contain_text("Batteries are covered for 12 months")
         expect(history.get_by_role("button", name="Helpful", exact=True)).to_have_attribute(
@@ -184,7 +184,9 @@ def test_a_site_that_is_not_allowed_is_told_politely_and_the_server_logs_a_403(
     assert Message.objects.for_org(bot.org).count() == 0
 
 
-def test_markup_in_a_greeting_and_a_document_renders_as_text(browsing, live_server, widget_bot, owner):
+def test_markup_in_a_greeting_and_a_document_renders_as_text(
+    browsing, live_server, widget_bot, owner, gemini
+):
     from documents.services import document_process, document_upload
 
     page, bot = browsing.page, widget_bot
@@ -213,6 +215,11 @@ def test_markup_in_a_greeting_and_a_document_renders_as_text(browsing, live_serv
         expect(link).to_have_attribute("rel", "noopener nofollow")
         expect(greeting.get_by_role("link")).to_have_count(1)
 
+        # The offline answerer quotes prose only, never markup; a model can echo anything, so the
+        # answer's markup comes from the (fake) Gemini model, the citation's from the document.
+        gemini.enqueue_stream(
+            stream_of('Parcels ship from Leeds <img src=x onerror="window.__xss=4"> ', "within two days [1].")
+        )
         ask(page, "When do parcels to Narnia ship?")
         answer = last_answer(page)
         expect(answer).to_contain_text('<img src=x onerror="window.__xss=4">')

@@ -1,0 +1,1 @@
+"""Answer-quality evaluation: golden questions, metrics (pure) and a runner through the real pipeline."""
