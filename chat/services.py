@@ -28,6 +28,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from bots.models import Bot
+from bots.selectors import bot_model_name
 from documents import lexical
 from documents.retrieval import RetrievalOptions, retrieve_detailed
 from documents.serializers import SourceSerializer
@@ -275,7 +276,7 @@ def chat_answer(
     turn = _start(bot=bot, message=message, conversation=conversation, channel=channel, **context)
     if not turn.passages:
         return _finish(turn, text=bot.fallback_message, generation=None)
-    model = model or get_chat_model(model=bot.model_name or None)
+    model = model or get_chat_model(model=bot_model_name(bot=bot))
     try:
         generation = model.generate(prompt=_prompt(turn), passages=turn.passages, temperature=bot.temperature)
     except ModelUnavailable as exc:
@@ -305,7 +306,7 @@ def chat_answer_stream(
             yield "token", {"text": result.message.content}
             yield "done", result
             return
-        chosen = model or get_chat_model(model=bot.model_name or None)
+        chosen = model or get_chat_model(model=bot_model_name(bot=bot))
         generation = None
         try:
             for piece in chosen.stream(

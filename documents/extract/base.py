@@ -92,13 +92,20 @@ def short(exc: BaseException, limit: int = 160) -> str:
 _BLANK_LINES_RE = re.compile(r"\n[ \t]*\n")
 # Control characters other than tab/newline; NUL in particular cannot be stored in PostgreSQL text.
 _STRIP_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+# A run of horizontal whitespace (any Unicode space but the newline) longer than any real indentation
+# or column gap. Token estimates ignore whitespace, so without this a chunk of a few words could carry
+# megabytes of blanks into the database, the embedder and every snippet. Linear: a failed attempt
+# looks at most MAX_BLANK_RUN characters ahead, a successful one consumes the run.
+MAX_BLANK_RUN = 16
+_LONG_BLANK_RUN_RE = re.compile(r"[^\S\n]{%d,}" % (MAX_BLANK_RUN + 1))
 
 
 def clean_text(text: str) -> str:
     """Normalise line endings (form feeds become paragraph breaks), drop control characters and
-    trailing blanks of every line."""
+    trailing blanks of every line, and shorten blank runs longer than MAX_BLANK_RUN to one space."""
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\f", "\n\n")
     text = _STRIP_CONTROL_RE.sub("", text)
+    text = _LONG_BLANK_RUN_RE.sub(" ", text)
     return "\n".join(line.rstrip() for line in text.split("\n"))
 
 

@@ -48,12 +48,29 @@ def test_builder_chat_through_gemini_records_usage_and_citations(kb_bot, viewer,
     assert kb_bot.system_prompt in sent["systemInstruction"]["parts"][0]["text"]
 
 
-def test_a_bots_own_model_name_is_used(kb_bot, viewer, client_for, gemini):
+def test_a_bots_own_model_name_is_used(kb_bot, viewer, client_for, gemini, settings):
+    settings.GEMINI_ALLOWED_MODELS = ["gemini-2.5-flash", "gemini-2.5-pro"]
     kb_bot.model_name = "gemini-2.5-pro"
     kb_bot.save()
     gemini.enqueue(200, text_response("08:30 [1]."))
     client_for(viewer).post(chat_url(kb_bot), {"message": "When does the office open?"}, format="json")
     assert "gemini-2.5-pro:generateContent" in gemini.requests[0].path
+
+
+def test_a_model_the_deployment_no_longer_allows_is_never_called(
+    kb_bot, viewer, client_for, gemini, settings
+):
+    # Saved while allowed (or imported around the check), then the operator narrowed the allow-list:
+    # the operator's key must not pay for it, so the bot answers with the deployment's default model.
+    kb_bot.model_name = "gemini-2.5-pro"
+    kb_bot.save()
+    settings.GEMINI_ALLOWED_MODELS = ["gemini-2.5-flash"]
+    gemini.enqueue(200, text_response("08:30 [1]."))
+    response = client_for(viewer).post(
+        chat_url(kb_bot), {"message": "When does the office open?"}, format="json"
+    )
+    assert response.status_code == 200, response.content
+    assert [r.path for r in gemini.requests] == ["/v1beta/models/gemini-2.5-flash:generateContent"]
 
 
 def test_gemini_safety_block_is_503_and_recorded(kb_bot, viewer, client_for, gemini):

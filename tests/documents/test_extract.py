@@ -15,6 +15,7 @@ import pytest
 from docx.oxml.ns import qn
 from lxml import etree
 
+from documents.chunking import chunk_document
 from documents.extract import (
     Block,
     EmptyDocument,
@@ -508,3 +509,15 @@ def test_markdown_title_is_a_lone_top_level_heading_only():
 
     assert extract(b"# Staff Handbook\n\n## Leave\n\nText.\n", "markdown").title == "Staff Handbook"
     assert extract(b"# Returns\n\nText.\n\n# Hours\n\nMore.\n", "markdown").title is None
+
+
+@pytest.mark.parametrize("kind", ["text", "markdown"])
+@pytest.mark.parametrize("blank", [" ", "\t", "\u00a0", "\u3000"])
+def test_a_long_blank_run_cannot_inflate_a_chunk(kind: str, blank: str) -> None:
+    # Token estimates ignore whitespace: 100 000 blanks between two words made one "short" chunk of
+    # 100 KB, stored, embedded and shown in snippets. Indentation and column gaps survive.
+    data = ("Opening hours. " + blank * 100_000 + "We open at nine.\n\ndef f():\n        return 1\n").encode()
+    chunks = chunk_document(extract(data, kind))
+    assert sum(len(c.text) for c in chunks) < 200
+    assert "Opening hours. We open at nine." in chunks[0].text
+    assert "def f():\n        return 1" in chunks[-1].text
