@@ -97,7 +97,7 @@ _STRIP_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 # megabytes of blanks into the database, the embedder and every snippet. Linear: a failed attempt
 # looks at most MAX_BLANK_RUN characters ahead, a successful one consumes the run.
 MAX_BLANK_RUN = 16
-_LONG_BLANK_RUN_RE = re.compile(r"[^\S\n]{%d,}" % (MAX_BLANK_RUN + 1))
+_LONG_BLANK_RUN_RE = re.compile(rf"[^\S\n]{{{MAX_BLANK_RUN + 1},}}")
 
 
 def clean_text(text: str) -> str:
