@@ -399,6 +399,20 @@ X_FRAME_OPTIONS = "DENY"
 # answers "timed out" instead of holding the request.
 HEALTH_CHECK_TIMEOUT_S = env.float("HEALTH_CHECK_TIMEOUT_S", default=3.0)
 
+# Application metrics as CloudWatch Embedded Metric Format lines in the log (integrations.metrics):
+# CloudWatch Logs extracts them, no API call on the request path. Off locally; the Zappa stages set
+# METRICS_EMF=true and METRICS_STAGE. The stage is the only dimension besides the channel.
+METRICS_EMF = env.bool("METRICS_EMF", default=False)
+METRICS_NAMESPACE = env.str("METRICS_NAMESPACE", default="Botwright")
+METRICS_STAGE = env.str("METRICS_STAGE", default="local")
+# `bootstrap_aws --monitoring`: the stage's function name, memory and timeout come from this file; the
+# alarm topic's email subscription, the RDS instance to watch ("" = no RDS alarms) and the alarm
+# thresholds (keys of integrations.aws_monitoring.Thresholds, e.g. {"unanswered_rate": 0.3}).
+ZAPPA_SETTINGS_PATH = Path(env.str("ZAPPA_SETTINGS_PATH", default=str(BASE_DIR / "zappa_settings.json")))
+MONITORING_ALARM_EMAIL = env.str("MONITORING_ALARM_EMAIL", default="")
+MONITORING_RDS_INSTANCE = env.str("MONITORING_RDS_INSTANCE", default="")
+MONITORING_THRESHOLDS = env.json("MONITORING_THRESHOLDS_JSON", default={})
+
 REQUEST_LOG_CLIENT_IP = env.bool("REQUEST_LOG_CLIENT_IP", default=False)
 # How many proxies we run in front of Django that append the client's address to X-Forwarded-For
 # (counted from the right; see chat.ratelimit.client_ip). 0 = trust no header: REMOTE_ADDR, or on
@@ -413,19 +427,23 @@ LOGGING = {
     "formatters": {
         "json": {"()": "config.logging.JsonFormatter"},
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        # EMF lines are complete JSON objects already: printed as they are, nothing wrapped around.
+        "raw": {"format": "%(message)s"},
     },
     # JSON lines for CloudWatch Logs Insights in production; readable lines on a laptop.
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": env.str("LOG_FORMAT", default="json" if IS_PRODUCTION else "plain"),
-        }
+        },
+        "metrics": {"class": "logging.StreamHandler", "formatter": "raw", "stream": "ext://sys.stdout"},
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         # Zappa's access line carries client IPs and full query strings (visitor ids): ours replaces it.
         "zappa.wsgi": {"level": "WARNING"},
+        "botwright.metrics": {"handlers": ["metrics"], "level": "INFO", "propagate": False},
     },
 }
 

@@ -6,6 +6,10 @@ vectors table (DYNAMODB_VECTORS_TABLE) in AWS_REGION, through AWS_ENDPOINT_URL w
 The table's native vector index is created when DYNAMODB_VECTOR_INDEX_THRESHOLD is set (the searches
 that need it) or with --vector-index; --no-vector-index leaves it out. Its dimension is the configured
 embedder's. Safe to re-run; exits non-zero when any check ends in an error.
+
+`--monitoring [--alarm-email ADDR] [--stage STAGE]` also creates or verifies the stage's SNS alarm
+topic (and the address's email subscription), its CloudWatch alarms and dashboard
+(integrations.aws_monitoring), reading the function's name and timeout from zappa_settings.json.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from integrations.aws_bootstrap import bootstrap, format_actions, has_errors
+from integrations.aws_monitoring import Target, Thresholds, bootstrap_monitoring, monitoring_plan
+from integrations.zappa_stage import load_stage
 
 
 class Command(BaseCommand):
@@ -41,6 +47,21 @@ class Command(BaseCommand):
             action=argparse.BooleanOptionalAction,
             default=None,
             help="Create the native vector index (default: when DYNAMODB_VECTOR_INDEX_THRESHOLD is set).",
+        )
+        parser.add_argument(
+            "--monitoring",
+            action="store_true",
+            help="Also create or verify the alarm topic, CloudWatch alarms and dashboard of the stage.",
+        )
+        parser.add_argument(
+            "--alarm-email",
+            default=None,
+            help="Subscribe this address to the alarm topic (default: MONITORING_ALARM_EMAIL).",
+        )
+        parser.add_argument(
+            "--stage",
+            default=None,
+            help="The zappa_settings.json stage to monitor (default: METRICS_STAGE).",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -77,8 +98,45 @@ class Command(BaseCommand):
             analytics_prefix=getattr(settings, "ANALYTICS_PREFIX", "") or "",
             analytics_retention_days=getattr(settings, "ANALYTICS_RETENTION_DAYS", 0) or 0,
         )
+        if options["monitoring"]:
+            actions += self._monitoring(session, endpoint_url, table, options)
         if options["dry_run"]:
             self.stdout.write("Dry run: nothing was changed.")
         self.stdout.write(format_actions(actions))
         if has_errors(actions):
             raise CommandError("Some resources are not in the desired state; see the 'error' lines.")
+
+    def _monitoring(self, session: Any, endpoint_url: str | None, table: str, options: dict) -> list:
+        stage_name = options["stage"] or settings.METRICS_STAGE
+        try:
+            stage = load_stage(settings.ZAPPA_SETTINGS_PATH, stage_name)
+        except ValueError as exc:
+            raise CommandError(f"{exc} Pass --stage or set METRICS_STAGE.") from exc
+        try:
+            thresholds = Thresholds(**settings.MONITORING_THRESHOLDS)
+        except TypeError as exc:
+            raise CommandError(f"MONITORING_THRESHOLDS_JSON has an unknown key: {exc}") from exc
+        from chat.models import Channel
+
+        target = Target(
+            stage=stage.stage,
+            region=session.region_name,
+            function_name=stage.function_name,
+            timeout_s=stage.timeout_s,
+            api_name=stage.function_name,
+            table=table,
+            rds_instance=settings.MONITORING_RDS_INSTANCE,
+            namespace=settings.METRICS_NAMESPACE,
+            channels=tuple(Channel.values),
+            thresholds=thresholds,
+        )
+        email = (
+            options["alarm_email"] if options["alarm_email"] is not None else settings.MONITORING_ALARM_EMAIL
+        )
+        return bootstrap_monitoring(
+            cloudwatch_client=session.client("cloudwatch", endpoint_url=endpoint_url),
+            sns_client=session.client("sns", endpoint_url=endpoint_url),
+            plan=monitoring_plan(target),
+            alarm_email=email,
+            dry_run=options["dry_run"],
+        )
