@@ -11,11 +11,18 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.stub import Stubber
 from django.conf import settings
 from django.core.management import CommandError, call_command
 from moto import mock_aws
 
-from integrations.aws_monitoring import ALARM_FIELDS, DYNAMODB_OPERATIONS, Target, monitoring_plan
+from integrations.aws_monitoring import (
+    ALARM_FIELDS,
+    DYNAMODB_OPERATIONS,
+    Target,
+    bootstrap_monitoring,
+    monitoring_plan,
+)
 from integrations.zappa_stage import load_stage
 
 REGION = "eu-west-1"
@@ -205,3 +212,18 @@ def test_a_stage_inherits_what_it_extends(tmp_path):
     loop.write_text(json.dumps({"a": {"extends": "b"}, "b": {"extends": "a"}}))
     with pytest.raises(ValueError, match="circular"):
         load_stage(loop, "a")
+
+
+def test_an_aws_error_is_reported_and_the_other_checks_still_run(aws):
+    cw = boto3.client("cloudwatch", region_name=REGION)
+    plan = monitoring_plan(Target(stage="dev", region=REGION, function_name="f", timeout_s=30, api_name="f"))
+    with Stubber(cw) as stub:
+        stub.add_client_error("describe_alarms", "AccessDenied", "not allowed: cloudwatch:DescribeAlarms")
+        stub.add_client_error("get_dashboard", "AccessDenied", "not allowed: cloudwatch:GetDashboard")
+        actions = bootstrap_monitoring(cloudwatch_client=cw, sns_client=aws["sns"], plan=plan, dry_run=False)
+    assert [(a.resource, a.status) for a in actions] == [
+        ("sns:botwright-dev-alarms", "created"),
+        ("cloudwatch alarms", "error"),
+        ("dashboard:botwright-dev", "error"),
+    ]
+    assert "DescribeAlarms" in actions[1].detail
