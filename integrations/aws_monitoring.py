@@ -86,6 +86,7 @@ class Target:
     table: str = ""
     rds_instance: str = ""
     namespace: str = "Botwright"
+    # chat.models.Channel's values (integrations do not import app models; a test keeps them equal).
     channels: tuple[str, ...] = ("builder", "public", "api")
     thresholds: Thresholds = field(default_factory=Thresholds)
 

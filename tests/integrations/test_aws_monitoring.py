@@ -184,9 +184,10 @@ def test_thresholds_come_from_settings_and_unknown_ones_are_refused(aws, setting
         bootstrap()
 
 
-def test_an_unknown_stage_is_refused_with_the_stages_that_exist(aws):
+def test_an_unknown_stage_is_refused_before_anything_is_created(aws):
     with pytest.raises(CommandError, match="no stage 'staging'.*dev, production"):
         bootstrap("--stage", "staging")
+    assert boto3.client("s3", region_name=REGION).list_buckets()["Buckets"] == []
 
 
 def test_without_a_table_or_database_their_alarms_and_graphs_are_left_out():
@@ -227,3 +228,11 @@ def test_an_aws_error_is_reported_and_the_other_checks_still_run(aws):
         ("dashboard:botwright-dev", "error"),
     ]
     assert "DescribeAlarms" in actions[1].detail
+
+
+def test_the_dashboard_graphs_every_chat_channel():
+    from chat.models import Channel
+
+    assert Target(stage="p", region=REGION, function_name="f", timeout_s=30, api_name="f").channels == tuple(
+        Channel.values
+    )

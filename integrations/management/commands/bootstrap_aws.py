@@ -23,7 +23,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from integrations.aws_bootstrap import bootstrap, format_actions, has_errors
-from integrations.aws_monitoring import Target, Thresholds, bootstrap_monitoring, monitoring_plan
+from integrations.aws_monitoring import Plan, Target, Thresholds, bootstrap_monitoring, monitoring_plan
 from integrations.zappa_stage import load_stage
 
 
@@ -74,6 +74,8 @@ class Command(BaseCommand):
         region = session.region_name
         if not region:
             raise CommandError("No AWS region: set AWS_REGION.")
+        # Checked before anything is created: a wrong stage must not leave half a bootstrap behind.
+        plan = self._monitoring_plan(region, table, options) if options["monitoring"] else None
         # Emulators behind a custom endpoint rarely support virtual-hosted bucket addressing.
         s3_config = Config(s3={"addressing_style": "path"}) if endpoint_url else None
         vector_index = options["vector_index"]
@@ -98,15 +100,22 @@ class Command(BaseCommand):
             analytics_prefix=getattr(settings, "ANALYTICS_PREFIX", "") or "",
             analytics_retention_days=getattr(settings, "ANALYTICS_RETENTION_DAYS", 0) or 0,
         )
-        if options["monitoring"]:
-            actions += self._monitoring(session, endpoint_url, table, options)
+        if plan is not None:
+            email = options["alarm_email"]
+            actions += bootstrap_monitoring(
+                cloudwatch_client=session.client("cloudwatch", endpoint_url=endpoint_url),
+                sns_client=session.client("sns", endpoint_url=endpoint_url),
+                plan=plan,
+                alarm_email=settings.MONITORING_ALARM_EMAIL if email is None else email,
+                dry_run=options["dry_run"],
+            )
         if options["dry_run"]:
             self.stdout.write("Dry run: nothing was changed.")
         self.stdout.write(format_actions(actions))
         if has_errors(actions):
             raise CommandError("Some resources are not in the desired state; see the 'error' lines.")
 
-    def _monitoring(self, session: Any, endpoint_url: str | None, table: str, options: dict) -> list:
+    def _monitoring_plan(self, region: str, table: str, options: dict) -> Plan:
         stage_name = options["stage"] or settings.METRICS_STAGE
         try:
             stage = load_stage(settings.ZAPPA_SETTINGS_PATH, stage_name)
@@ -116,27 +125,16 @@ class Command(BaseCommand):
             thresholds = Thresholds(**settings.MONITORING_THRESHOLDS)
         except TypeError as exc:
             raise CommandError(f"MONITORING_THRESHOLDS_JSON has an unknown key: {exc}") from exc
-        from chat.models import Channel
-
-        target = Target(
-            stage=stage.stage,
-            region=session.region_name,
-            function_name=stage.function_name,
-            timeout_s=stage.timeout_s,
-            api_name=stage.function_name,
-            table=table,
-            rds_instance=settings.MONITORING_RDS_INSTANCE,
-            namespace=settings.METRICS_NAMESPACE,
-            channels=tuple(Channel.values),
-            thresholds=thresholds,
-        )
-        email = (
-            options["alarm_email"] if options["alarm_email"] is not None else settings.MONITORING_ALARM_EMAIL
-        )
-        return bootstrap_monitoring(
-            cloudwatch_client=session.client("cloudwatch", endpoint_url=endpoint_url),
-            sns_client=session.client("sns", endpoint_url=endpoint_url),
-            plan=monitoring_plan(target),
-            alarm_email=email,
-            dry_run=options["dry_run"],
+        return monitoring_plan(
+            Target(
+                stage=stage.stage,
+                region=region,
+                function_name=stage.function_name,
+                timeout_s=stage.timeout_s,
+                api_name=stage.function_name,
+                table=table,
+                rds_instance=settings.MONITORING_RDS_INSTANCE,
+                namespace=settings.METRICS_NAMESPACE,
+                thresholds=thresholds,
+            )
         )
