@@ -37,6 +37,7 @@ from integrations.embeddings import get_embedder
 from integrations.embeddings.base import Embedder
 from integrations.llm import ChatModel, Generation, ModelUnavailable, Passage, Turn, get_chat_model
 from integrations.llm.citations import renumber_as_sources
+from integrations.metrics import BYTES, MILLISECONDS, Metric, emit_quietly, ms_since
 from integrations.vectors.base import VectorStore
 from tenants.audit import audit_record
 from tenants.errors import InvalidInput, Unavailable
@@ -88,6 +89,8 @@ class _Turn:
     history: list[Turn]
     started: float
     usage: Counter = field(default_factory=Counter)  # integrations.metering, around retrieval
+    retrieval_ms: float = 0.0
+    model_started: float | None = None  # time.monotonic() when the model was asked, if it was
 
     @property
     def passages(self) -> list[Passage]:
@@ -147,11 +150,14 @@ def _start(
         history: list[Turn] = []
     else:
         history = _history(conversation)
+    retrieval_started = time.monotonic()
     with metering.collect() as usage:
         assessment = _assess(
             bot=bot, question=question, embedder=embedder, store=store, retrieval=retrieval, policy=policy
         )
-    return _Turn(bot, conversation, question, assessment, history, started, usage)
+    return _Turn(
+        bot, conversation, question, assessment, history, started, usage, ms_since(retrieval_started)
+    )
 
 
 def _assess(
@@ -196,6 +202,7 @@ def _finish(turn: _Turn, *, text: str, generation: Generation | None, error: str
         elif not error:
             text = turn.bot.fallback_message
     sources = list(SourceSerializer(cited, many=True).data)
+    model_ms = ms_since(turn.model_started) if turn.model_started is not None else None
     latency_ms = int((time.monotonic() - turn.started) * 1000)
     conversation, org_id = turn.conversation, turn.bot.org_id
     # One transaction for the whole exchange: the question, the answer and the conversation's
@@ -237,7 +244,39 @@ def _finish(turn: _Turn, *, text: str, generation: Generation | None, error: str
             answer=answer,
             new_conversation=new_conversation,
         )
+    _emit_metrics(turn, answer, model_ms=model_ms, fallback=generation is None and not error)
     return ChatResult(conversation, answer, sources, latency_ms)
+
+
+def _emit_metrics(turn: _Turn, answer: Message, *, model_ms: float | None, fallback: bool) -> None:
+    """One EMF event per turn (integrations.metrics): per channel, plus Unanswered per stage for the
+    unanswered-rate alarm (its Average is the rate). Tenants are properties, never dimensions."""
+    metrics = [
+        Metric("ChatLatency", answer.latency_ms, MILLISECONDS),
+        Metric("RetrievalLatency", turn.retrieval_ms, MILLISECONDS),
+        Metric("VectorBytesRead", turn.usage["vector_bytes_read"], BYTES),
+        Metric("Unanswered", int(answer.unanswered)),
+        Metric("Fallback", int(fallback)),
+        Metric("ModelErrors", int(bool(answer.error))),
+    ]
+    if model_ms is not None:
+        metrics += [
+            Metric("ModelLatency", model_ms, MILLISECONDS),
+            Metric("PromptTokens", answer.prompt_tokens),
+            Metric("CompletionTokens", answer.completion_tokens),
+        ]
+    emit_quietly(
+        metrics,
+        dimensions={"channel": turn.conversation.channel},
+        properties={
+            "org": str(answer.org_id),
+            "bot": str(answer.bot_id),
+            "conversation": str(answer.conversation_id),
+            "message": str(answer.pk),
+            "model": answer.model_name,
+        },
+        by_stage=["Unanswered"],
+    )
 
 
 def _prompt(turn: _Turn):
@@ -277,6 +316,7 @@ def chat_answer(
     if not turn.passages:
         return _finish(turn, text=bot.fallback_message, generation=None)
     model = model or get_chat_model(model=bot_model_name(bot=bot))
+    turn.model_started = time.monotonic()
     try:
         generation = model.generate(prompt=_prompt(turn), passages=turn.passages, temperature=bot.temperature)
     except ModelUnavailable as exc:
@@ -308,6 +348,7 @@ def chat_answer_stream(
             return
         chosen = model or get_chat_model(model=bot_model_name(bot=bot))
         generation = None
+        turn.model_started = time.monotonic()
         try:
             for piece in chosen.stream(
                 prompt=_prompt(turn), passages=turn.passages, temperature=bot.temperature

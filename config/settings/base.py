@@ -373,6 +373,54 @@ ANALYTICS_FEED_START = env.str("ANALYTICS_FEED_START", default="2025-01-01")
 # (no per-call cost) and for at most this many distinct questions per request.
 ANALYTICS_NEAR_DUPLICATE_MAX = env.int("ANALYTICS_NEAR_DUPLICATE_MAX", default=300)
 
+# `manage.py aws_usage_report`: AWS free-tier allowances per month and list prices (USD per unit:
+# per request, GB-second, read/write request unit, GB-month, instance hour, MAU), us-east-1 as listed
+# in 2025 — Lambda x86, API Gateway REST, DynamoDB on-demand, S3 Standard, RDS db.t4g.micro
+# single-AZ gp2, Cognito Essentials. The 12-month free tier (API Gateway, S3, RDS) applies to new
+# accounts only. "assumptions" are the estimate's model (analytics/aws_costs.py). Override any entry
+# with AWS_USAGE_TABLE_JSON, e.g. {"prices": {"rds_instance_hours": 0.034}}: sections are merged.
+AWS_USAGE_TABLE = {
+    "free_tier": {
+        "lambda_requests": 1_000_000,
+        "lambda_gb_seconds": 400_000,
+        "api_gateway_requests": 1_000_000,
+        "dynamodb_read_units": 0,  # on-demand has none; the 25 RCU/WCU are provisioned capacity
+        "dynamodb_write_units": 0,
+        "dynamodb_storage_gb": 25,
+        "s3_storage_gb": 5,
+        "s3_put_requests": 2_000,
+        "s3_get_requests": 20_000,
+        "rds_instance_hours": 750,
+        "rds_storage_gb": 20,
+        "cognito_mau": 10_000,
+    },
+    "prices": {
+        "lambda_requests": 0.20 / 1e6,
+        "lambda_gb_seconds": 0.0000166667,
+        "api_gateway_requests": 3.50 / 1e6,
+        "dynamodb_read_units": 0.125 / 1e6,
+        "dynamodb_write_units": 0.625 / 1e6,
+        "dynamodb_storage_gb": 0.25,
+        "s3_storage_gb": 0.023,
+        "s3_put_requests": 0.005 / 1000,
+        "s3_get_requests": 0.0004 / 1000,
+        "rds_instance_hours": 0.016,
+        "rds_storage_gb": 0.115,
+        "cognito_mau": 0.015,
+    },
+    "assumptions": {
+        "warn_ratio": 0.8,  # flag a line "near limit" from this share of its allowance
+        "api_calls_per_upload": 1,
+        "scheduled_invocation_s": 2.0,
+        "vector_dim": 384,  # MiniLM; float32 vectors
+        "item_overhead_bytes": 150,  # keys and attribute names of a chunk's DynamoDB item
+        "min_memory_mb": 1024,  # the embedding model, numpy and Django resident
+        "processing_timeout_share": 0.5,  # document processing p95 must fit this share of the timeout
+    },
+}
+for _section, _values in env.json("AWS_USAGE_TABLE_JSON", default={}).items():
+    AWS_USAGE_TABLE.setdefault(_section, {}).update(_values)
+
 # --- Caches (rate limits) --------------------------------------------------------------------
 # The database cache is shared by every process and Lambda container, which rate limits need; its
 # table is created by a migration (integrations/migrations), so `migrate` alone prepares it.
@@ -399,6 +447,20 @@ X_FRAME_OPTIONS = "DENY"
 # answers "timed out" instead of holding the request.
 HEALTH_CHECK_TIMEOUT_S = env.float("HEALTH_CHECK_TIMEOUT_S", default=3.0)
 
+# Application metrics as CloudWatch Embedded Metric Format lines in the log (integrations.metrics):
+# CloudWatch Logs extracts them, no API call on the request path. Off locally; the Zappa stages set
+# METRICS_EMF=true and METRICS_STAGE. The stage is the only dimension besides the channel.
+METRICS_EMF = env.bool("METRICS_EMF", default=False)
+METRICS_NAMESPACE = env.str("METRICS_NAMESPACE", default="Botwright")
+METRICS_STAGE = env.str("METRICS_STAGE", default="local")
+# `bootstrap_aws --monitoring`: the stage's function name, memory and timeout come from this file; the
+# alarm topic's email subscription, the RDS instance to watch ("" = no RDS alarms) and the alarm
+# thresholds (keys of integrations.aws_monitoring.Thresholds, e.g. {"unanswered_rate": 0.3}).
+ZAPPA_SETTINGS_PATH = Path(env.str("ZAPPA_SETTINGS_PATH", default=str(BASE_DIR / "zappa_settings.json")))
+MONITORING_ALARM_EMAIL = env.str("MONITORING_ALARM_EMAIL", default="")
+MONITORING_RDS_INSTANCE = env.str("MONITORING_RDS_INSTANCE", default="")
+MONITORING_THRESHOLDS = env.json("MONITORING_THRESHOLDS_JSON", default={})
+
 REQUEST_LOG_CLIENT_IP = env.bool("REQUEST_LOG_CLIENT_IP", default=False)
 # How many proxies we run in front of Django that append the client's address to X-Forwarded-For
 # (counted from the right; see chat.ratelimit.client_ip). 0 = trust no header: REMOTE_ADDR, or on
@@ -413,19 +475,23 @@ LOGGING = {
     "formatters": {
         "json": {"()": "config.logging.JsonFormatter"},
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        # EMF lines are complete JSON objects already: printed as they are, nothing wrapped around.
+        "raw": {"format": "%(message)s"},
     },
     # JSON lines for CloudWatch Logs Insights in production; readable lines on a laptop.
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": env.str("LOG_FORMAT", default="json" if IS_PRODUCTION else "plain"),
-        }
+        },
+        "metrics": {"class": "logging.StreamHandler", "formatter": "raw", "stream": "ext://sys.stdout"},
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         # Zappa's access line carries client IPs and full query strings (visitor ids): ours replaces it.
         "zappa.wsgi": {"level": "WARNING"},
+        "botwright.metrics": {"handlers": ["metrics"], "level": "INFO", "propagate": False},
     },
 }
 

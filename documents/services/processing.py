@@ -31,6 +31,7 @@ from django.utils import timezone
 from integrations import storage
 from integrations.embeddings import get_embedder
 from integrations.embeddings.base import Embedder
+from integrations.metrics import MILLISECONDS, Metric, emit_quietly, ms_since
 from integrations.transient import call_with_retries, describe, is_transient
 from integrations.vectors.base import VectorItem, VectorStore
 from integrations.vectors.factory import get_vector_store
@@ -157,6 +158,34 @@ def _index_new_generation(
         embedding_model = embedder.name
     store = store or get_vector_store()
     started = time.monotonic()
+    outcome = _attempt(
+        document,
+        generation,
+        produce,
+        embedder,
+        store,
+        on_progress,
+        vectors,
+        embedding_model,
+        on_activate,
+        started,
+    )
+    _emit_metrics(document, outcome, started)
+    return outcome
+
+
+def _attempt(
+    document: Document,
+    generation: int,
+    produce: Producer,
+    embedder: Embedder | None,
+    store: VectorStore,
+    on_progress: Progress | None,
+    vectors: Sequence[Any] | None,
+    embedding_model: str | None,
+    on_activate: Callable[[Document], None] | None,
+    started: float,
+) -> Document | None:
     try:
         pieces, page_count = produce(document)
         if not pieces:
@@ -188,6 +217,33 @@ def _index_new_generation(
             "Re-index the document to try again; if it fails again, tell the platform's operator."
         )
         return _settle(document, generation, store, status=DocumentStatus.FAILED, reason=reason)
+
+
+def _emit_metrics(document: Document, outcome: Document | None, started: float) -> None:
+    """One EMF event per attempt that ended (integrations.metrics): failed, ready or put back."""
+    if outcome is None or outcome.generation != document.generation:
+        return  # deleted meanwhile, or a newer re-index took over: that attempt reports itself
+    status = outcome.status
+    if status not in (DocumentStatus.READY, DocumentStatus.FAILED, DocumentStatus.PENDING):
+        return
+    metrics = [
+        Metric("DocumentProcessingTime", ms_since(started), MILLISECONDS),
+        Metric("DocumentFailures", int(status == DocumentStatus.FAILED)),
+        Metric("DocumentRequeued", int(status == DocumentStatus.PENDING)),
+    ]
+    if status == DocumentStatus.READY:
+        metrics.append(Metric("DocumentChunks", outcome.chunk_count))
+    emit_quietly(
+        metrics,
+        properties={
+            "org": str(document.org_id),
+            "bot": str(document.bot_id),
+            "document": str(document.pk),
+            "kind": document.kind,
+            "size_bytes": document.size_bytes,
+            "status": status,
+        },
+    )
 
 
 # --- Steps -----------------------------------------------------------------------------------
