@@ -15,7 +15,7 @@ is built, with these ``extra`` fields (``config.logging.JsonFormatter`` turns th
     user               the user's id, never the email; absent when anonymous or never looked up
     org, bot           from the URL kwargs org_id / bot_id (or the public bot's public_id)
     client_ip          only when settings.REQUEST_LOG_CLIENT_IP is True (off by default: privacy);
-                       the address chat.ratelimit.client_ip trusts (TRUSTED_PROXY_COUNT)
+                       the address tenants.client_ip trusts (TRUSTED_PROXY_COUNT)
 
 It never reads the body, headers other than X-Request-Id, cookies or tokens. The chosen request id is
 returned in the ``X-Request-Id`` response header so a user can quote it in a bug report.
@@ -50,7 +50,7 @@ from django.core.handlers.wsgi import LimitedStream
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.functional import SimpleLazyObject, empty
 
-from chat.ratelimit import client_ip
+from tenants.client_ip import client_ip
 from tenants.errors import TooLarge
 
 logger = logging.getLogger("botwright.request")

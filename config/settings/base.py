@@ -208,7 +208,7 @@ BASIC_AUTH_ENABLED = env.bool("BASIC_AUTH_ENABLED", default=not COGNITO_ENABLED 
 # callback: after AXES_FAILURE_LIMIT failures one client address is refused for that account
 # (429 with Retry-After) until AXES_COOLOFF_MINUTES pass without another failure. Counting the
 # address and the account together means nobody can lock an account from elsewhere. The address
-# is the one the rate limits trust (chat.ratelimit.client_ip, TRUSTED_PROXY_COUNT): on Lambda API
+# is the one the rate limits trust (tenants.client_ip, TRUSTED_PROXY_COUNT): on Lambda API
 # Gateway's source IP — not Zappa's REMOTE_ADDR, which it takes from X-Forwarded-For.
 AXES_CLIENT_IP_CALLABLE = "accounts.lockout.lockout_client_ip"
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
@@ -401,7 +401,7 @@ HEALTH_CHECK_TIMEOUT_S = env.float("HEALTH_CHECK_TIMEOUT_S", default=3.0)
 
 REQUEST_LOG_CLIENT_IP = env.bool("REQUEST_LOG_CLIENT_IP", default=False)
 # How many proxies we run in front of Django that append the client's address to X-Forwarded-For
-# (counted from the right; see chat.ratelimit.client_ip). 0 = trust no header: REMOTE_ADDR, or on
+# (counted from the right; see tenants.client_ip). 0 = trust no header: REMOTE_ADDR, or on
 # Lambda API Gateway's requestContext source IP. Rate limits key on this address.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 if TRUSTED_PROXY_COUNT < 0:
