@@ -104,7 +104,7 @@ class RequestLogMiddleware:
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
-        self.log_client_ip = bool(getattr(settings, "REQUEST_LOG_CLIENT_IP", False))
+        self.log_client_ip = settings.REQUEST_LOG_CLIENT_IP
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         started = time.perf_counter()

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 from rest_framework.test import APIClient
 
 from tenants.models import Role
 
 from .factories import add_member, make_bot, make_org, make_user
-
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 ROLES = ["owner", "admin", "editor", "viewer"]
 

@@ -29,7 +29,6 @@ class LocalPlatform:
             "LLM_PROVIDER": "extractive",
             "DOCUMENT_PROCESSING": "sync",
             "DOCUMENT_RETRY_BACKOFF_S": "0.05",
-            "HF_HUB_OFFLINE": "1",
             "LOG_LEVEL": "WARNING",
         }
 

@@ -235,7 +235,6 @@ def _production_env(**overrides: str) -> dict[str, str]:
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": os.environ.get("HOME", "/tmp"),
         "LANG": "C.UTF-8",
-        "HF_HUB_OFFLINE": "1",
         "DJANGO_SETTINGS_MODULE": "config.settings.base",
         "BOTWRIGHT_PRODUCTION": "true",
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(48),  # 64 characters

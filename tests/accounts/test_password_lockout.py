@@ -107,7 +107,6 @@ def _production_settings(**env: str) -> list[str]:
     )
     base = {
         "PATH": "/usr/bin:/bin",
-        "HF_HUB_OFFLINE": "1",
         "BOTWRIGHT_PRODUCTION": "true",
         "DJANGO_SECRET_KEY": "a-production-secret",
         "DATABASE_URL": "postgres://nobody@127.0.0.1:9/none",  # never connected to
