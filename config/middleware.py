@@ -112,7 +112,7 @@ class RequestLogMiddleware:
         gateway_id, lambda_id = _aws_request_ids(request.META)
         # API Gateway's id wins: it is the one AWS shows in its own logs and in x-amzn-RequestId.
         request_id = gateway_id or lambda_id or incoming or uuid.uuid4().hex
-        request.request_id = request_id  # type: ignore[attr-defined]  # for views that want to quote it
+        request.request_id = request_id  # for views that want to quote it
 
         response = self.get_response(request)
 
