@@ -93,6 +93,20 @@ def client_for():
     return _client
 
 
+# --- The slow marker ---------------------------------------------------------------------------
+# `make test-fast` (-m "not slow") is the edit loop. Besides the modules and tests marked by hand
+# (the real model, the PDF corpus, the browser, subprocess platforms), every test that starts moto
+# through the fixtures below is slow: a fresh moto account costs seconds per test.
+SLOW_FIXTURES = frozenset({"aws", "dynamodb_store"})
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest's own hook deselects by marker
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if SLOW_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
 # --- AWS on moto ------------------------------------------------------------------------------
 AWS_TEST_REGION = "us-east-1"
 DYNAMODB_TEST_TABLE = "botwright-test-vectors"

@@ -14,7 +14,7 @@ from accounts.cognito import get_verifier
 from accounts.models import User
 from tenants.models import Invitation, Membership
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.slow, pytest.mark.django_db]
 
 REGION = "us-east-1"
 
