@@ -78,11 +78,6 @@ def personas(org, owner, admin_user, editor, viewer, outsider):
 
 
 @pytest.fixture
-def api_client():
-    return APIClient()
-
-
-@pytest.fixture
 def client_for():
     def _client(user):
         client = APIClient()
