@@ -4,7 +4,6 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
-export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 HOST ?= 127.0.0.1
 PORT ?= 8000
@@ -73,9 +72,11 @@ test: install $(VENV)/.test-installed
 test-fast: install $(VENV)/.test-installed
 	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
 
+# ruff, then the import contracts in pyproject.toml (dependencies point one way: docs/architecture.md).
 lint: $(VENV)/.dev-installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
 
 format: $(VENV)/.dev-installed
 	$(VENV)/bin/ruff check --fix .

@@ -7,7 +7,6 @@ import sys
 
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(sys.argv)

@@ -233,14 +233,14 @@ def get_verifier() -> CognitoVerifier | None:
     """
     from django.conf import settings
 
-    pool_id = getattr(settings, "COGNITO_USER_POOL_ID", "") or ""
-    client_id = getattr(settings, "COGNITO_APP_CLIENT_ID", "") or ""
+    pool_id = settings.COGNITO_USER_POOL_ID
+    client_id = settings.COGNITO_APP_CLIENT_ID
     if not pool_id or not client_id:
         return None
     # Pool ids are "<region>_<random>", so the region can be derived when it is not set.
-    region = getattr(settings, "COGNITO_REGION", "") or pool_id.split("_", 1)[0]
-    issuer = getattr(settings, "COGNITO_ISSUER", "") or cognito_issuer(region=region, pool_id=pool_id)
-    jwks_url = getattr(settings, "COGNITO_JWKS_URL", "") or cognito_jwks_url(region=region, pool_id=pool_id)
+    region = settings.COGNITO_REGION or pool_id.split("_", 1)[0]
+    issuer = settings.COGNITO_ISSUER or cognito_issuer(region=region, pool_id=pool_id)
+    jwks_url = settings.COGNITO_JWKS_URL or cognito_jwks_url(region=region, pool_id=pool_id)
     return CognitoVerifier(issuer=issuer, jwks_url=jwks_url, client_id=client_id)
 
 
@@ -277,7 +277,7 @@ def oidc_settings_from_env(
 ) -> dict[str, Any]:
     """The mozilla-django-oidc settings for a Cognito user pool and app client.
 
-    Apply them with `globals().update(...)` in settings when COGNITO_* are set. A client without a
+    ``config/settings`` assigns each of them by name when COGNITO_* are set. A client without a
     secret (a public client) sends its id in the body; one with a secret uses HTTP Basic, which the
     Cognito token endpoint expects for confidential clients.
     """

@@ -19,6 +19,7 @@ from django.http import HttpResponse
 from rest_framework import exceptions
 from rest_framework.request import Request
 
+from tenants.client_ip import client_ip
 from tenants.emails import canonical_email_or_none
 
 
@@ -42,13 +43,11 @@ def lockout_username(request: Any, credentials: dict[str, Any] | None) -> str | 
 
 
 def lockout_client_ip(request: Any) -> str | None:
-    """``AXES_CLIENT_IP_CALLABLE``: the address the rate limits trust (``chat.ratelimit.client_ip``),
+    """``AXES_CLIENT_IP_CALLABLE``: the address the rate limits trust (``tenants.client_ip``),
     or None when the request has none — axes stores it in an IP-address column, where a placeholder
     such as "unknown" is an error on PostgreSQL (e.g. ``force_login`` builds a request without one)."""
     from django.core.exceptions import ValidationError
     from django.core.validators import validate_ipv46_address
-
-    from chat.ratelimit import client_ip
 
     address = client_ip(request)
     try:

@@ -39,7 +39,7 @@ def cognito_logout_url(request: HttpRequest) -> str:
     from django.conf import settings
     from django.shortcuts import resolve_url
 
-    back = request.build_absolute_uri(resolve_url(getattr(settings, "LOGOUT_REDIRECT_URL", None) or "/"))
+    back = request.build_absolute_uri(resolve_url(settings.LOGOUT_REDIRECT_URL or "/"))
     query = urlencode({"client_id": settings.COGNITO_APP_CLIENT_ID, "logout_uri": back})
     return f"{hosted_ui_base_url(settings.COGNITO_DOMAIN)}/logout?{query}"
 

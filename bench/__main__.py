@@ -127,7 +127,7 @@ def run_module(name: str, *, timeout_s: float, log_dir: Path = RESULTS_DIR) -> d
     """
     log_dir.mkdir(exist_ok=True)
     log_path = log_dir / f"{name}.log"
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "TOKENIZERS_PARALLELISM": "false", "PYTHONUNBUFFERED": "1"}
     started = time.perf_counter()
     error = None
     with tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as tmp, log_path.open("w") as log:

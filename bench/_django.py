@@ -37,7 +37,6 @@ def setup(workdir: Path, *, embedder: str = "minilm", database_url: str | None =
         "GEMINI_API_KEY": "",
         "DJANGO_DEBUG": "false",  # DEBUG keeps every SQL query in memory, which would skew timings
         "LOG_LEVEL": "WARNING",
-        "HF_HUB_OFFLINE": "1",
         "TOKENIZERS_PARALLELISM": "false",
     }
     os.environ.update(env)

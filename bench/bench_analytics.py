@@ -70,7 +70,6 @@ def _env(database_url: str, workdir: Path) -> dict[str, str]:
         "LLM_PROVIDER": "extractive",
         "DJANGO_DEBUG": "false",
         "LOG_LEVEL": "WARNING",
-        "HF_HUB_OFFLINE": "1",
     }
 
 

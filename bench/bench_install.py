@@ -54,7 +54,6 @@ def _env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VIRTUAL_ENV", "DJANGO_", "EMBEDDER"))}
     env.pop("DATABASE_URL", None)
     env.update(
-        HF_HUB_OFFLINE="1",
         TOKENIZERS_PARALLELISM="false",
         DEMO_ADMIN_PASSWORD="bench-only-password-1",
     )

@@ -171,7 +171,6 @@ def _env(**extra: str) -> dict[str, str]:
     env.update(
         VIRTUAL_ENV=str(VENV),
         PATH=f"{VENV / 'bin'}{os.pathsep}{env.get('PATH', '')}",
-        HF_HUB_OFFLINE="1",
         TOKENIZERS_PARALLELISM="false",
     )
     env.update(extra)

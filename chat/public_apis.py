@@ -31,6 +31,7 @@ from api.parsers import JSONParser
 from bots.appearance import AVATAR_TYPES
 from bots.models import Bot
 from bots.selectors import bot_avatar_read
+from tenants.client_ip import client_ip
 from tenants.errors import Forbidden, InvalidInput
 
 from . import ratelimit, selectors, services
@@ -206,7 +207,7 @@ class PublicChatApi(PublicAPIView):
         given = visitor_id_from(request, data.validated_data.get("visitor_id") or "")
         # Limits key on the token the visitor will hold: a first message counts against its new one.
         visitor_id = given or services.new_visitor_id()
-        ip = ratelimit.client_ip(request)
+        ip = client_ip(request)
         ratelimit.public_chat_check(bot_id=self.bot.pk, visitor_id=visitor_id, ip=ip)
         conversation = None
         if data.validated_data.get("conversation_id"):

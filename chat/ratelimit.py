@@ -1,5 +1,5 @@
 """Fixed-window rate limits on the shared Django cache (the database cache on Lambda, so all
-containers count together), and the one answer to "which IP is this client?".
+containers count together). The client's address comes from ``tenants.client_ip``.
 
 Rates are strings like "20/minute". The public channel checks its limits in a fixed order — the
 visitor's own token, then the client IP, then the bot-wide budget — and stops at the first refusal,
@@ -8,7 +8,6 @@ so a client that is already throttled never spends the budget every other visito
 
 from __future__ import annotations
 
-import ipaddress
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -75,54 +74,3 @@ def public_chat_check(*, bot_id: Any, visitor_id: str, ip: str) -> None:
     check(f"visitor:{bot_id}:{visitor_id}", settings.PUBLIC_CHAT_RATE_VISITOR, limit="visitor")
     check(f"ip:{bot_id}:{ip}", settings.PUBLIC_CHAT_RATE_IP, limit="ip")
     check(f"bot:{bot_id}", settings.PUBLIC_CHAT_RATE_BOT, limit="bot")
-
-
-# --- Client IP -------------------------------------------------------------------------------
-
-
-def _gateway_source_ip(meta: dict[str, Any]) -> str | None:
-    """API Gateway's view of the caller, from the raw event Zappa keeps in the WSGI environ.
-
-    Zappa stores the Lambda event under ``lambda.event``; REST APIs (payload v1) carry the TCP peer
-    in ``requestContext.identity.sourceIp``, HTTP APIs (v2) in ``requestContext.http.sourceIp``.
-    Zappa's own REMOTE_ADDR is not used: it is taken from X-Forwarded-For, which the client writes.
-    """
-    event = meta.get("lambda.event")
-    if not isinstance(event, dict):
-        return None
-    context = event.get("requestContext")
-    if not isinstance(context, dict):
-        return None
-    for part in ("identity", "http"):
-        section = context.get(part)
-        if isinstance(section, dict) and isinstance(section.get("sourceIp"), str):
-            return section["sourceIp"]
-    return None
-
-
-def _valid_ip(value: str) -> str | None:
-    try:
-        return str(ipaddress.ip_address(value.strip()))
-    except ValueError:
-        return None
-
-
-def client_ip(request: Any) -> str:
-    """The client's address, trusting X-Forwarded-For only as far as TRUSTED_PROXY_COUNT says.
-
-    The peer is API Gateway's source IP on Lambda, else REMOTE_ADDR. With TRUSTED_PROXY_COUNT = N
-    > 0, N proxies we run each appended the address they saw to X-Forwarded-For, so the N-th entry
-    from the right is the one the outermost of them saw; anything left of it was written by the
-    client and is ignored. A header with fewer entries than that (a request that bypassed a proxy)
-    falls back to the peer.
-    """
-    meta = request.META
-    peer = _gateway_source_ip(meta) or meta.get("REMOTE_ADDR") or ""
-    trusted = settings.TRUSTED_PROXY_COUNT
-    if trusted > 0:
-        entries = [e for e in meta.get("HTTP_X_FORWARDED_FOR", "").split(",") if e.strip()]
-        if len(entries) >= trusted:
-            forwarded = _valid_ip(entries[-trusted])
-            if forwarded:
-                return forwarded
-    return _valid_ip(peer) or peer or "unknown"

@@ -15,7 +15,7 @@ is built, with these ``extra`` fields (``config.logging.JsonFormatter`` turns th
     user               the user's id, never the email; absent when anonymous or never looked up
     org, bot           from the URL kwargs org_id / bot_id (or the public bot's public_id)
     client_ip          only when settings.REQUEST_LOG_CLIENT_IP is True (off by default: privacy);
-                       the address chat.ratelimit.client_ip trusts (TRUSTED_PROXY_COUNT)
+                       the address tenants.client_ip trusts (TRUSTED_PROXY_COUNT)
 
 It never reads the body, headers other than X-Request-Id, cookies or tokens. The chosen request id is
 returned in the ``X-Request-Id`` response header so a user can quote it in a bug report.
@@ -50,7 +50,7 @@ from django.core.handlers.wsgi import LimitedStream
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.functional import SimpleLazyObject, empty
 
-from chat.ratelimit import client_ip
+from tenants.client_ip import client_ip
 from tenants.errors import TooLarge
 
 logger = logging.getLogger("botwright.request")
@@ -104,7 +104,7 @@ class RequestLogMiddleware:
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
-        self.log_client_ip = bool(getattr(settings, "REQUEST_LOG_CLIENT_IP", False))
+        self.log_client_ip = settings.REQUEST_LOG_CLIENT_IP
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         started = time.perf_counter()
@@ -112,7 +112,7 @@ class RequestLogMiddleware:
         gateway_id, lambda_id = _aws_request_ids(request.META)
         # API Gateway's id wins: it is the one AWS shows in its own logs and in x-amzn-RequestId.
         request_id = gateway_id or lambda_id or incoming or uuid.uuid4().hex
-        request.request_id = request_id  # type: ignore[attr-defined]  # for views that want to quote it
+        request.request_id = request_id  # for views that want to quote it
 
         response = self.get_response(request)
 

@@ -55,7 +55,6 @@ __all__ = [
 ]
 
 BLOCK_SEPARATOR = "\n\n"
-MODEL_MAX_TOKENS = 256  # all-MiniLM-L6-v2 max_seq_length, including [CLS] and [SEP]
 
 # Every pattern here runs over whole documents, so each must be linear in the text's length; the
 # comment on each says why it is.

@@ -280,7 +280,7 @@ def build_docx(body: Sequence[tuple[str, object]], *, core_title: str | None = N
         elif kind == "p":
             document.add_paragraph(str(value))
         elif kind == "table":
-            rows = [list(map(str, row)) for row in value]  # type: ignore[union-attr]
+            rows = [list(map(str, row)) for row in value]
             table = document.add_table(rows=len(rows), cols=max(len(row) for row in rows))
             for row_cells, row in zip(table.rows, rows, strict=True):
                 for cell, text in zip(row_cells.cells, row, strict=False):

@@ -46,7 +46,7 @@ def _user_attributes(user: Any) -> dict[str, str]:
     attributes = {"email": user.email, "email_verified": "true"}
     if user.name:
         attributes["name"] = user.name
-    attribute = getattr(settings, "COGNITO_SOURCE_ID_ATTRIBUTE", "")
+    attribute = settings.COGNITO_SOURCE_ID_ATTRIBUTE
     source_id = imported_source_id(user=user) if attribute else None
     if source_id:
         attributes[attribute] = source_id

@@ -196,7 +196,7 @@ def emf_document(
 
 def get_metrics() -> Metrics:
     """The configured emitter (cheap to build: read per call so settings overrides apply at once)."""
-    if getattr(settings, "METRICS_EMF", False):
+    if settings.METRICS_EMF:
         return EmfMetrics(namespace=settings.METRICS_NAMESPACE, stage=settings.METRICS_STAGE)
     return NullMetrics()
 

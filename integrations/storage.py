@@ -7,7 +7,6 @@ exported or purged by prefix, and an IAM policy can confine a tenant to its pref
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 from django.core.files.base import ContentFile
@@ -38,12 +37,6 @@ def save(key: str, data: bytes) -> str:
 def read(key: str) -> bytes:
     with default_storage.open(key, "rb") as fh:
         return fh.read()
-
-
-def iter_chunks(key: str, size: int = 1024 * 1024) -> Iterator[bytes]:
-    with default_storage.open(key, "rb") as fh:
-        while block := fh.read(size):
-            yield block
 
 
 def exists(key: str) -> bool:

@@ -46,7 +46,7 @@ class TenantQuerySet(models.QuerySet):
         super().__init__(*args, **kwargs)
         self._tenant_scoped = False
 
-    def _clone(self):  # type: ignore[override]
+    def _clone(self):
         clone = super()._clone()
         clone._tenant_scoped = self._tenant_scoped
         return clone
@@ -95,12 +95,12 @@ class TenantQuerySet(models.QuerySet):
         self._require_scope()
         return super().update(**kwargs)
 
-    def delete(self):  # type: ignore[override]
+    def delete(self):
         self._require_scope()
         return super().delete()
 
 
-class TenantManager(models.Manager.from_queryset(TenantQuerySet)):  # type: ignore[misc]
+class TenantManager(models.Manager.from_queryset(TenantQuerySet)):
     def get_queryset(self) -> TenantQuerySet:
         qs = super().get_queryset()
         # Related managers (bot.documents) are subclasses of this manager bound to a parent instance.

@@ -47,10 +47,6 @@ def org_delete(*, org: Organization, user: Any) -> None:
     org.delete()
 
 
-def _owner_count(org: Organization) -> int:
-    return Membership.objects.filter(org=org, role=Role.OWNER).count()
-
-
 @transaction.atomic
 def member_add(*, org: Organization, actor: Membership, email: str, role: str) -> Invitation:
     """Invite someone by email to join with `role`; they become a member only by accepting.

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import os
-
+import boto3
 import pytest
+from moto import mock_aws
 from rest_framework.test import APIClient
 
+from integrations.vectors import factory
+from integrations.vectors.dynamodb import create_table
 from tenants.models import Role
 
 from .factories import add_member, make_bot, make_org, make_user
-
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 ROLES = ["owner", "admin", "editor", "viewer"]
 
@@ -78,11 +78,6 @@ def personas(org, owner, admin_user, editor, viewer, outsider):
 
 
 @pytest.fixture
-def api_client():
-    return APIClient()
-
-
-@pytest.fixture
 def client_for():
     def _client(user):
         client = APIClient()
@@ -91,3 +86,53 @@ def client_for():
         return client
 
     return _client
+
+
+# --- The slow marker ---------------------------------------------------------------------------
+# `make test-fast` (-m "not slow") is the edit loop. Besides the modules and tests marked by hand
+# (the real model, the PDF corpus, the browser, subprocess platforms), every test that starts moto
+# through the fixtures below is slow: a fresh moto account costs seconds per test.
+SLOW_FIXTURES = frozenset({"aws", "dynamodb_store"})
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest's own hook deselects by marker
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if SLOW_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
+# --- AWS on moto ------------------------------------------------------------------------------
+AWS_TEST_REGION = "us-east-1"
+DYNAMODB_TEST_TABLE = "botwright-test-vectors"
+
+
+@pytest.fixture
+def aws_credentials(monkeypatch):
+    """Fake credentials and a default region, so boto3 never looks for real ones."""
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": AWS_TEST_REGION,
+    }.items():
+        monkeypatch.setenv(key, value)
+
+
+@pytest.fixture
+def aws(aws_credentials):
+    """Every AWS call of the test (S3, DynamoDB, Cognito) goes to moto, in memory."""
+    with mock_aws():
+        yield
+
+
+@pytest.fixture
+def dynamodb_store(aws, settings):
+    """VECTOR_STORE=dynamodb on a fresh moto table; the process-wide store is rebuilt around the test."""
+    create_table(boto3.client("dynamodb", region_name=AWS_TEST_REGION), DYNAMODB_TEST_TABLE)
+    settings.VECTOR_STORE = "dynamodb"
+    settings.DYNAMODB_VECTORS_TABLE = DYNAMODB_TEST_TABLE
+    settings.AWS_REGION = AWS_TEST_REGION
+    factory.get_vector_store.cache_clear()
+    yield factory.get_vector_store()
+    factory.get_vector_store.cache_clear()

@@ -26,6 +26,7 @@ GARBAGE = [
 ]
 
 
+@pytest.mark.slow
 def test_garbage_bodies_never_500(org, bot, owner, client_for):
     result = chat_answer(bot=bot, message="hello", user=owner)
     base = f"/api/orgs/{org.pk}"

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import pytest
 from django.db import OperationalError
-from moto import mock_aws
 
 from integrations import health
 from integrations.vectors import factory
@@ -21,15 +20,12 @@ def staff_client(client):
 
 
 @pytest.fixture
-def broken_vector_store(settings, monkeypatch):
-    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
-        monkeypatch.setenv(key, "testing")
+def broken_vector_store(aws, settings):
     settings.VECTOR_STORE = "dynamodb"
     settings.DYNAMODB_VECTORS_TABLE = "no-such-table"
     settings.AWS_REGION = "us-east-1"
     factory.get_vector_store.cache_clear()
-    with mock_aws():
-        yield
+    yield
     factory.get_vector_store.cache_clear()
 
 

@@ -12,6 +12,9 @@ from pathlib import Path
 
 import pytest
 
+# Each test starts Django processes of its own (manage.py, a server): seconds to a minute each.
+pytestmark = pytest.mark.slow
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -29,7 +32,6 @@ class LocalPlatform:
             "LLM_PROVIDER": "extractive",
             "DOCUMENT_PROCESSING": "sync",
             "DOCUMENT_RETRY_BACKOFF_S": "0.05",
-            "HF_HUB_OFFLINE": "1",
             "LOG_LEVEL": "WARNING",
         }
 
@@ -102,7 +104,6 @@ def test_migrate_alone_gives_a_platform_that_chats_and_searches(fresh_platform):
     assert result["public_status"] == 200 and "07:30" in result["public_answer"]
 
 
-@pytest.mark.slow
 def test_sweep_documents_command_processes_stuck_documents_before_it_exits(sqlite_platform):
     # Regression: in thread mode the command queued the work on a background thread of a process
     # that was exiting; loading the real model there failed with "can't register atexit after

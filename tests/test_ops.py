@@ -235,7 +235,6 @@ def _production_env(**overrides: str) -> dict[str, str]:
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": os.environ.get("HOME", "/tmp"),
         "LANG": "C.UTF-8",
-        "HF_HUB_OFFLINE": "1",
         "DJANGO_SETTINGS_MODULE": "config.settings.base",
         "BOTWRIGHT_PRODUCTION": "true",
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(48),  # 64 characters
@@ -260,6 +259,7 @@ def _run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[st
     )
 
 
+@pytest.mark.slow
 def test_deploy_check_passes_with_production_settings():
     result = _run(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], _production_env())
 
@@ -267,6 +267,7 @@ def test_deploy_check_passes_with_production_settings():
     assert "no issues" in result.stdout
 
 
+@pytest.mark.slow
 def test_deploy_security_checks_pass_with_production_settings():
     # The security subset alone: keeps HSTS/SSL/cookie regressions visible on their own.
     args = ["manage.py", "check", "--deploy", "--fail-level", "WARNING", "--tag", "security"]
@@ -280,6 +281,7 @@ def test_deploy_security_checks_pass_with_production_settings():
 _SETUP = "import django; django.setup(); print('started')"
 
 
+@pytest.mark.slow
 def test_production_start_up_refuses_the_default_secret_key_and_sqlite():
     env = _production_env()
     del env["DJANGO_SECRET_KEY"], env["DATABASE_URL"]
@@ -292,6 +294,7 @@ def test_production_start_up_refuses_the_default_secret_key_and_sqlite():
     assert "DATABASE_URL" in result.stderr
 
 
+@pytest.mark.slow
 def test_production_start_up_refuses_sqlite_even_with_a_secret_key():
     env = _production_env()
     del env["DATABASE_URL"]
@@ -303,6 +306,7 @@ def test_production_start_up_refuses_sqlite_even_with_a_secret_key():
     assert "DJANGO_SECRET_KEY" not in result.stderr
 
 
+@pytest.mark.slow
 def test_lambda_environment_alone_turns_on_the_production_checks():
     env = _production_env(AWS_LAMBDA_FUNCTION_NAME="botwright-production")
     del env["BOTWRIGHT_PRODUCTION"], env["DJANGO_SECRET_KEY"]
@@ -313,6 +317,7 @@ def test_lambda_environment_alone_turns_on_the_production_checks():
     assert "DJANGO_SECRET_KEY" in result.stderr
 
 
+@pytest.mark.slow
 def test_production_settings_start_when_complete():
     # The counterpart of the refusals above: they fail for the missing values, not for anything else.
     result = _run(["-c", _SETUP], _production_env())

@@ -15,11 +15,26 @@ import environ
 from django.conf import global_settings
 from django.core.exceptions import ImproperlyConfigured
 
+from integrations.choices import EMBEDDERS, LLM_PROVIDERS, VECTOR_QUANTIZATIONS, VECTOR_STORES
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
+# The one place that keeps Hugging Face libraries from downloading anything: every Django process
+# (manage.py, WSGI, Lambda, pytest) loads these settings before it imports an embedder.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+
+def _choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    """A setting with a fixed set of values, read case-insensitively: a typo fails start-up, not the
+    first upload or question that would have used it."""
+    value = env.str(name, default=default).strip().lower()
+    if value not in choices:
+        shown = ", ".join(repr(c) if c else "'' (empty)" for c in choices)
+        raise ImproperlyConfigured(f"{name} must be one of {shown}; got {value!r}.")
+    return value
+
 
 # --- Core ------------------------------------------------------------------------------------
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
@@ -129,7 +144,7 @@ USE_TZ = True
 # --- Static files (admin, Swagger UI) served by WhiteNoise, also on Lambda -----------------
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
-STORAGE_BACKEND = env.str("STORAGE_BACKEND", default="local")
+STORAGE_BACKEND = _choice("STORAGE_BACKEND", "local", ("local", "s3"))
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "media")))
 AWS_STORAGE_BUCKET_NAME = env.str("AWS_STORAGE_BUCKET_NAME", default="")
 AWS_ENDPOINT_URL = env.str("AWS_ENDPOINT_URL", default="") or None
@@ -146,13 +161,11 @@ if STORAGE_BACKEND == "s3":
             "querystring_auth": True,
         },
     }
-elif STORAGE_BACKEND == "local":
+else:
     _default_storage = {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
         "OPTIONS": {"location": str(MEDIA_ROOT)},
     }
-else:
-    raise ImproperlyConfigured(f"STORAGE_BACKEND must be 'local' or 's3', not {STORAGE_BACKEND!r}.")
 STORAGES = {
     "default": _default_storage,
     "staticfiles": {"BACKEND": "config.static.StaticFilesStorage"},
@@ -181,15 +194,22 @@ LOGOUT_REDIRECT_URL = env.str("LOGOUT_REDIRECT_URL", default="admin:index")
 if COGNITO_HOSTED_UI:
     from accounts.cognito import oidc_settings_from_env
 
-    globals().update(
-        oidc_settings_from_env(
-            COGNITO_REGION,
-            COGNITO_USER_POOL_ID,
-            COGNITO_DOMAIN,
-            COGNITO_APP_CLIENT_ID,
-            COGNITO_APP_CLIENT_SECRET,
-        )
+    # mozilla-django-oidc's settings, each name written out so that grep finds where it is set.
+    _oidc = oidc_settings_from_env(
+        COGNITO_REGION, COGNITO_USER_POOL_ID, COGNITO_DOMAIN, COGNITO_APP_CLIENT_ID, COGNITO_APP_CLIENT_SECRET
     )
+    OIDC_OP_AUTHORIZATION_ENDPOINT = _oidc["OIDC_OP_AUTHORIZATION_ENDPOINT"]
+    OIDC_OP_TOKEN_ENDPOINT = _oidc["OIDC_OP_TOKEN_ENDPOINT"]
+    OIDC_OP_USER_ENDPOINT = _oidc["OIDC_OP_USER_ENDPOINT"]
+    OIDC_OP_JWKS_ENDPOINT = _oidc["OIDC_OP_JWKS_ENDPOINT"]
+    OIDC_OP_LOGOUT_URL_METHOD = _oidc["OIDC_OP_LOGOUT_URL_METHOD"]
+    OIDC_RP_CLIENT_ID = _oidc["OIDC_RP_CLIENT_ID"]
+    OIDC_RP_CLIENT_SECRET = _oidc["OIDC_RP_CLIENT_SECRET"]
+    OIDC_RP_SIGN_ALGO = _oidc["OIDC_RP_SIGN_ALGO"]
+    OIDC_RP_SCOPES = _oidc["OIDC_RP_SCOPES"]
+    OIDC_TOKEN_USE_BASIC_AUTH = _oidc["OIDC_TOKEN_USE_BASIC_AUTH"]
+    OIDC_USE_PKCE = _oidc["OIDC_USE_PKCE"]
+    OIDC_TIMEOUT = _oidc["OIDC_TIMEOUT"]
     INSTALLED_APPS.append("mozilla_django_oidc")
     AUTHENTICATION_BACKENDS.insert(1, "accounts.oidc.CognitoOIDCBackend")
     # A refused sign-in (unverified email, an account bound to another identity) returns to the
@@ -208,7 +228,7 @@ BASIC_AUTH_ENABLED = env.bool("BASIC_AUTH_ENABLED", default=not COGNITO_ENABLED 
 # callback: after AXES_FAILURE_LIMIT failures one client address is refused for that account
 # (429 with Retry-After) until AXES_COOLOFF_MINUTES pass without another failure. Counting the
 # address and the account together means nobody can lock an account from elsewhere. The address
-# is the one the rate limits trust (chat.ratelimit.client_ip, TRUSTED_PROXY_COUNT): on Lambda API
+# is the one the rate limits trust (tenants.client_ip, TRUSTED_PROXY_COUNT): on Lambda API
 # Gateway's source IP — not Zappa's REMOTE_ADDR, which it takes from X-Forwarded-For.
 AXES_CLIENT_IP_CALLABLE = "accounts.lockout.lockout_client_ip"
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
@@ -273,23 +293,23 @@ DEMO_ADMIN_EMAIL = env.str("DEMO_ADMIN_EMAIL", default="admin@example.com")
 DEMO_ADMIN_PASSWORD = env.str("DEMO_ADMIN_PASSWORD", default="")
 
 # --- Knowledge base --------------------------------------------------------------------------
-VECTOR_STORE = env.str("VECTOR_STORE", default="database")
+VECTOR_STORE = _choice("VECTOR_STORE", "database", VECTOR_STORES)
 DYNAMODB_VECTORS_TABLE = env.str("DYNAMODB_VECTORS_TABLE", default="botwright-vectors")
-DYNAMODB_VECTOR_QUANTIZATION = env.str("DYNAMODB_VECTOR_QUANTIZATION", default="float32")
+DYNAMODB_VECTOR_QUANTIZATION = _choice("DYNAMODB_VECTOR_QUANTIZATION", "float32", VECTOR_QUANTIZATIONS)
 # Bots with at least this many live chunks search DynamoDB's native vector index (approximate) when
 # the table has one; unset = always exact search over the bot's partition.
 DYNAMODB_VECTOR_INDEX_THRESHOLD = env.int("DYNAMODB_VECTOR_INDEX_THRESHOLD", default=None)
 # Bytes of decoded vector matrices a process (a Lambda container) keeps between queries, least recently
 # used bots evicted first; 0 reads every query from the store.
 VECTOR_CACHE_MAX_BYTES = env.int("VECTOR_CACHE_MAX_BYTES", default=256 * 1024 * 1024)
-EMBEDDER = env.str("EMBEDDER", default="minilm")
+EMBEDDER = _choice("EMBEDDER", "minilm", EMBEDDERS)
 ONNX_MODEL_DIR = env.str("ONNX_MODEL_DIR", default=str(BASE_DIR / "build" / "minilm-onnx"))
 GEMINI_EMBEDDING_MODEL = env.str("GEMINI_EMBEDDING_MODEL", default="gemini-embedding-001")
 GEMINI_EMBEDDING_DIM = env.int("GEMINI_EMBEDDING_DIM", default=384)
 DOCUMENT_MAX_UPLOAD_BYTES = env.int("DOCUMENT_MAX_UPLOAD_BYTES", default=25 * 1024 * 1024)
 DOCUMENT_MAX_PAGES = env.int("DOCUMENT_MAX_PAGES", default=2000)
 DOCUMENT_EXTRACT_TIMEOUT_S = env.float("DOCUMENT_EXTRACT_TIMEOUT_S", default=120.0)
-DOCUMENT_PROCESSING = env.str("DOCUMENT_PROCESSING", default="thread")  # sync | thread | zappa
+DOCUMENT_PROCESSING = _choice("DOCUMENT_PROCESSING", "thread", ("sync", "thread", "zappa"))
 DOCUMENT_STUCK_AFTER_S = env.int("DOCUMENT_STUCK_AFTER_S", default=900)
 DOCUMENT_MAX_ATTEMPTS = env.int("DOCUMENT_MAX_ATTEMPTS", default=3)
 # Transient errors (a locked or unreachable database, storage or vector store, a throttled provider)
@@ -318,7 +338,8 @@ FILE_UPLOAD_HANDLERS = [
 ]
 
 # --- Chat ------------------------------------------------------------------------------------
-LLM_PROVIDER = env.str("LLM_PROVIDER", default="")  # "" = gemini when GEMINI_API_KEY is set
+# Empty: gemini when GEMINI_API_KEY is set, else the offline extractive answerer.
+LLM_PROVIDER = _choice("LLM_PROVIDER", "", ("", *LLM_PROVIDERS))
 GEMINI_API_KEY = env.str("GEMINI_API_KEY", default="")
 GEMINI_MODEL = env.str("GEMINI_MODEL", default="gemini-2.5-flash")
 # The models a bot may name (the operator's key pays for them); the default model is always allowed.
@@ -463,7 +484,7 @@ MONITORING_THRESHOLDS = env.json("MONITORING_THRESHOLDS_JSON", default={})
 
 REQUEST_LOG_CLIENT_IP = env.bool("REQUEST_LOG_CLIENT_IP", default=False)
 # How many proxies we run in front of Django that append the client's address to X-Forwarded-For
-# (counted from the right; see chat.ratelimit.client_ip). 0 = trust no header: REMOTE_ADDR, or on
+# (counted from the right; see tenants.client_ip). 0 = trust no header: REMOTE_ADDR, or on
 # Lambda API Gateway's requestContext source IP. Rate limits key on this address.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 if TRUSTED_PROXY_COUNT < 0:
@@ -482,7 +503,7 @@ LOGGING = {
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": env.str("LOG_FORMAT", default="json" if IS_PRODUCTION else "plain"),
+            "formatter": _choice("LOG_FORMAT", "json" if IS_PRODUCTION else "plain", ("json", "plain")),
         },
         "metrics": {"class": "logging.StreamHandler", "formatter": "raw", "stream": "ext://sys.stdout"},
     },

@@ -7,8 +7,8 @@
   same embedder under its former Lambda-only name.
 - ``sentence-transformers``: the same model on torch, the reference the ONNX runtime is tested against
   (same ``name`` and vectors; needs torch, which ``make run`` does not install).
-- ``gemini``: Google's gemini-embedding-001 (``GEMINI_API_KEY``, ``GEMINI_EMBEDDING_MODEL``,
-  optional ``GEMINI_EMBEDDING_DIM``, default 384).
+- ``gemini``: Google's embedding model (``GEMINI_API_KEY``, ``GEMINI_EMBEDDING_MODEL``,
+  ``GEMINI_EMBEDDING_DIM``; defaults in ``config/settings``).
 - ``fake``: deterministic hashing embedder for tests and offline development.
 
 Services take an optional ``embedder`` argument so tests pass one explicitly instead of patching.
@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import threading
 
+from integrations.choices import EMBEDDERS as EMBEDDER_NAMES
+
 from .base import Embedder
 from .fake import FakeEmbedder
 
 __all__ = ["EMBEDDER_NAMES", "Embedder", "FakeEmbedder", "get_embedder", "reset_embedders"]
 
-EMBEDDER_NAMES = ("minilm", "onnx", "sentence-transformers", "gemini", "fake")
 # One embedder behind both names: `onnx` is what Lambda configurations said before it became the default.
 _ALIASES = {"onnx": "minilm"}
 
@@ -40,7 +41,7 @@ def get_embedder(name: str | None = None) -> Embedder:
     if name is None:
         from django.conf import settings
 
-        name = getattr(settings, "EMBEDDER", "minilm") or "minilm"
+        name = settings.EMBEDDER
     key = name.strip().lower()
     key = _ALIASES.get(key, key)
     embedder = _cache.get(key)
@@ -76,12 +77,10 @@ def _build(name: str) -> Embedder:
 
         from .gemini import GeminiEmbedder
 
-        api_key = getattr(settings, "GEMINI_API_KEY", "")
+        api_key = settings.GEMINI_API_KEY
         if not api_key:
             raise ValueError("EMBEDDER=gemini needs GEMINI_API_KEY to be set (or choose EMBEDDER=minilm).")
         return GeminiEmbedder(
-            api_key,
-            model=getattr(settings, "GEMINI_EMBEDDING_MODEL", "gemini-embedding-001"),
-            dim=int(getattr(settings, "GEMINI_EMBEDDING_DIM", 384)),
+            api_key, model=settings.GEMINI_EMBEDDING_MODEL, dim=settings.GEMINI_EMBEDDING_DIM
         )
     raise ValueError(f"Unknown embedder {name!r}: set EMBEDDER to one of {', '.join(EMBEDDER_NAMES)}.")

@@ -38,8 +38,8 @@ class GeminiEmbedder:
     def __init__(
         self,
         api_key: str,
-        model: str = "gemini-embedding-001",
-        dim: int = 384,
+        model: str,
+        dim: int,
         client: Any | None = None,
         *,
         http_options: Any | None = None,

@@ -53,8 +53,8 @@ def load_model() -> Any:
     with _lock:
         model = _models.get(MODEL_NAME)
         if model is None:
-            # Must be set before huggingface_hub is first imported, which reads them once.
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            # Must be set before transformers is first imported, which reads it once (HF_HUB_OFFLINE
+            # is set by config/settings, loaded before any embedder).
             os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
             try:
                 from sentence_transformers import SentenceTransformer

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 
+from integrations.choices import LLM_PROVIDERS as PROVIDERS
 from integrations.llm.base import (
     ChatModel,
     Generation,
@@ -40,24 +41,21 @@ __all__ = [
     "get_chat_model",
 ]
 
-PROVIDERS = ("gemini", "extractive")
-DEFAULT_GEMINI_MODEL = "gemini-2.5-flash"
-DEFAULT_GEMINI_TIMEOUT_S = 30.0
-
 
 @functools.cache
 def build_chat_model(
     *,
     provider: str,
     api_key: str = "",
-    model: str = DEFAULT_GEMINI_MODEL,
-    timeout_s: float = DEFAULT_GEMINI_TIMEOUT_S,
+    model: str = "",
+    timeout_s: float = 0.0,
     base_url: str = "",
 ) -> ChatModel:
     """Build (once per distinct argument set, per process) the model for ``provider``.
 
-    Django-free so it can be used from scripts and benchmarks. Raises ``ValueError`` for an
-    unknown provider or for ``"gemini"`` without an API key.
+    Django-free so it can be used from scripts and benchmarks. ``"gemini"`` needs ``api_key``,
+    ``model`` and ``timeout_s`` (their defaults live in the settings, ``GEMINI_*``). Raises
+    ``ValueError`` for an unknown provider or for ``"gemini"`` without an API key.
     """
     if provider == "extractive":
         from integrations.llm.extractive import ExtractiveChatModel
@@ -83,23 +81,23 @@ def build_chat_model(
 def get_chat_model(provider: str | None = None, model: str | None = None) -> ChatModel:
     """The configured chat model, cached per process.
 
-    Settings: ``LLM_PROVIDER`` (default ``"gemini"`` when ``GEMINI_API_KEY`` is set, else
-    ``"extractive"``), ``GEMINI_API_KEY``, ``GEMINI_MODEL`` (default ``gemini-2.5-flash``),
-    ``GEMINI_TIMEOUT_S`` (default 30). ``provider`` overrides ``LLM_PROVIDER``; ``model`` (a bot's
+    Settings: ``LLM_PROVIDER`` (empty: ``"gemini"`` when ``GEMINI_API_KEY`` is set, else
+    ``"extractive"``), ``GEMINI_API_KEY``, ``GEMINI_MODEL``, ``GEMINI_TIMEOUT_S``, ``GEMINI_BASE_URL``
+    (defaults in ``config/settings``). ``provider`` overrides ``LLM_PROVIDER``; ``model`` (a bot's
     own model name) overrides ``GEMINI_MODEL``.
     """
     from django.conf import settings  # lazy: keeps this package importable without Django
 
-    api_key = getattr(settings, "GEMINI_API_KEY", "") or ""
-    chosen = provider or getattr(settings, "LLM_PROVIDER", "") or ("gemini" if api_key else "extractive")
+    api_key = settings.GEMINI_API_KEY
+    chosen = provider or settings.LLM_PROVIDER or ("gemini" if api_key else "extractive")
     chosen = chosen.strip().lower()
     if chosen == "gemini":
         return build_chat_model(
             provider="gemini",
             api_key=api_key,
-            model=model or getattr(settings, "GEMINI_MODEL", "") or DEFAULT_GEMINI_MODEL,
-            timeout_s=float(getattr(settings, "GEMINI_TIMEOUT_S", DEFAULT_GEMINI_TIMEOUT_S)),
-            base_url=getattr(settings, "GEMINI_BASE_URL", "") or "",
+            model=model or settings.GEMINI_MODEL,
+            timeout_s=float(settings.GEMINI_TIMEOUT_S),
+            base_url=settings.GEMINI_BASE_URL,
         )
     return build_chat_model(provider=chosen)
 

@@ -37,7 +37,6 @@ from integrations.llm.base import (
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_MODEL = "gemini-2.5-flash"
 # The Gemini Developer API version that supports system instructions and thinking config; pinned
 # because the SDK's default has changed between releases.
 API_VERSION = "v1beta"
@@ -90,9 +89,9 @@ class GeminiChatModel:
     def __init__(
         self,
         api_key: str,
-        model: str = DEFAULT_MODEL,
+        model: str,
         *,
-        timeout_s: float = 30,
+        timeout_s: float,
         max_retries: int = 3,
         backoff_s: float = 0.5,
         max_retry_after_s: float = 10.0,

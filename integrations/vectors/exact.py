@@ -88,17 +88,6 @@ def check_dimension(query: np.ndarray, matrix: np.ndarray) -> None:
         )
 
 
-def normalize_rows(matrix: np.ndarray) -> np.ndarray:
-    """Return ``matrix`` as float32 with each row scaled to unit L2 norm (zero rows stay zero)."""
-    matrix = np.asarray(matrix, dtype=np.float32)
-    if matrix.ndim == 1:
-        norm = float(np.linalg.norm(matrix))
-        return matrix / norm if norm > 0 else matrix.copy()
-    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    norms[norms == 0] = 1.0
-    return (matrix / norms).astype(np.float32, copy=False)
-
-
 # --- float32 ---------------------------------------------------------------------------------
 
 

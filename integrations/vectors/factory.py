@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import functools
 
+from integrations.choices import VECTOR_STORES
+
 from .base import VectorStore
 
 
@@ -27,4 +29,4 @@ def get_vector_store(name: str | None = None) -> VectorStore:
             vector_index_threshold=settings.DYNAMODB_VECTOR_INDEX_THRESHOLD,
             cache_max_bytes=settings.VECTOR_CACHE_MAX_BYTES,
         )
-    raise ValueError(f"VECTOR_STORE must be 'database' or 'dynamodb', not {name!r}.")
+    raise ValueError(f"VECTOR_STORE must be one of {', '.join(VECTOR_STORES)}, not {name!r}.")

@@ -14,7 +14,7 @@ from accounts.cognito import get_verifier
 from accounts.models import User
 from tenants.models import Invitation, Membership
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.slow, pytest.mark.django_db]
 
 REGION = "us-east-1"
 
@@ -99,7 +99,7 @@ def test_hosted_ui_sign_in_and_auth_config_when_cognito_is_configured():
         "print(b'Sign in with your organisation account' in c.get('/admin/login/').content)\n"
         "print(c.get('/api/auth/config').json()['hosted_ui_domain'])\n"
     )
-    env = {"PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1", "COGNITO_REGION": "eu-west-1",
+    env = {"PATH": "/usr/bin:/bin", "COGNITO_REGION": "eu-west-1",
            "COGNITO_USER_POOL_ID": "eu-west-1_abc", "COGNITO_APP_CLIENT_ID": "client123",
            "COGNITO_DOMAIN": "botwright.auth.eu-west-1.amazoncognito.com",
            "DATABASE_URL": "sqlite:///:memory:"}  # fmt: skip

@@ -107,7 +107,6 @@ def _production_settings(**env: str) -> list[str]:
     )
     base = {
         "PATH": "/usr/bin:/bin",
-        "HF_HUB_OFFLINE": "1",
         "BOTWRIGHT_PRODUCTION": "true",
         "DJANGO_SECRET_KEY": "a-production-secret",
         "DATABASE_URL": "postgres://nobody@127.0.0.1:9/none",  # never connected to
@@ -119,10 +118,12 @@ def _production_settings(**env: str) -> list[str]:
     return out.stdout.split()
 
 
+@pytest.mark.slow
 def test_basic_auth_is_off_in_production_without_cognito():
     assert _production_settings() == ["False", "False", "True"]
 
 
+@pytest.mark.slow
 def test_basic_auth_in_production_only_when_explicitly_enabled():
     assert _production_settings(BASIC_AUTH_ENABLED="true") == ["True", "True", "True"]
 

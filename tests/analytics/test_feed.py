@@ -13,7 +13,6 @@ import boto3
 import pytest
 from django.core.management import call_command
 from django.utils import timezone
-from moto import mock_aws
 
 from analytics.exports import DATASETS
 from analytics.feed import data_key, ddl_key, manifest_key
@@ -27,15 +26,14 @@ BUCKET = "botwright-analytics-test"
 
 
 @pytest.fixture
-def s3(settings):
+def s3(aws, settings):
     settings.ANALYTICS_BUCKET = BUCKET
     settings.ANALYTICS_PREFIX = "analytics"
     settings.AWS_REGION = REGION
     settings.AWS_ENDPOINT_URL = None
-    with mock_aws():
-        client = boto3.client("s3", region_name=REGION)
-        client.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
-        yield client
+    client = boto3.client("s3", region_name=REGION)
+    client.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
+    return client
 
 
 def _read_gzip_csv(s3, key):
@@ -110,42 +108,35 @@ def test_one_dataset_and_bad_arguments(s3, kb_bot):
         call_command("rollup_analytics", "--from", "2026-01-05", "--to", "2026-01-01", stdout=out)
 
 
-def test_bootstrap_creates_then_verifies_the_analytics_prefix_and_lifecycle_rule():
-    with mock_aws():
-        s3 = boto3.client("s3", region_name=REGION)
-        kwargs = dict(
-            s3_client=s3, dynamodb_client=None, bucket=BUCKET, table="", cors_origins=[], region=REGION,
-            analytics_prefix="analytics", analytics_retention_days=400,
-        )  # fmt: skip
-        planned = {
-            (a.what, a.status)
-            for a in bootstrap(**kwargs, dry_run=True)
-            if a.resource.endswith("/analytics/")
-        }
-        assert planned == {("prefix", "would create"), ("lifecycle", "would create")}
-        first = {
-            (a.what, a.status)
-            for a in bootstrap(**kwargs, dry_run=False)
-            if a.resource.endswith("/analytics/")
-        }
-        assert first == {("prefix", "created"), ("lifecycle", "created")}
-        rules = {r["ID"]: r for r in s3.get_bucket_lifecycle_configuration(Bucket=BUCKET)["Rules"]}
-        assert rules[ANALYTICS_RULE_ID]["Expiration"] == {"Days": 400}
-        assert rules[ANALYTICS_RULE_ID]["Filter"] == {"Prefix": "analytics/"}
-        assert len(rules) == 3  # the documents rules are kept beside it
-        s3.head_object(Bucket=BUCKET, Key="analytics/")
-        again = {
-            (a.what, a.status)
-            for a in bootstrap(**kwargs, dry_run=False)
-            if a.resource.endswith("/analytics/")
-        }
-        assert again == {("prefix", "ok"), ("lifecycle", "ok")}
-        changed = {
-            (a.what, a.status)
-            for a in bootstrap(**{**kwargs, "analytics_retention_days": 90}, dry_run=False)
-            if a.resource.endswith("/analytics/")
-        }
-        assert ("lifecycle", "updated") in changed
+def test_bootstrap_creates_then_verifies_the_analytics_prefix_and_lifecycle_rule(aws):
+    s3 = boto3.client("s3", region_name=REGION)
+    kwargs = dict(
+        s3_client=s3, dynamodb_client=None, bucket=BUCKET, table="", cors_origins=[], region=REGION,
+        analytics_prefix="analytics", analytics_retention_days=400,
+    )  # fmt: skip
+    planned = {
+        (a.what, a.status) for a in bootstrap(**kwargs, dry_run=True) if a.resource.endswith("/analytics/")
+    }
+    assert planned == {("prefix", "would create"), ("lifecycle", "would create")}
+    first = {
+        (a.what, a.status) for a in bootstrap(**kwargs, dry_run=False) if a.resource.endswith("/analytics/")
+    }
+    assert first == {("prefix", "created"), ("lifecycle", "created")}
+    rules = {r["ID"]: r for r in s3.get_bucket_lifecycle_configuration(Bucket=BUCKET)["Rules"]}
+    assert rules[ANALYTICS_RULE_ID]["Expiration"] == {"Days": 400}
+    assert rules[ANALYTICS_RULE_ID]["Filter"] == {"Prefix": "analytics/"}
+    assert len(rules) == 3  # the documents rules are kept beside it
+    s3.head_object(Bucket=BUCKET, Key="analytics/")
+    again = {
+        (a.what, a.status) for a in bootstrap(**kwargs, dry_run=False) if a.resource.endswith("/analytics/")
+    }
+    assert again == {("prefix", "ok"), ("lifecycle", "ok")}
+    changed = {
+        (a.what, a.status)
+        for a in bootstrap(**{**kwargs, "analytics_retention_days": 90}, dry_run=False)
+        if a.resource.endswith("/analytics/")
+    }
+    assert ("lifecycle", "updated") in changed
 
 
 def test_the_daily_event_is_scheduled_in_zappa_settings():

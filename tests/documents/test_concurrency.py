@@ -36,7 +36,7 @@ def _content(bot_n: int, n: int) -> bytes:
     return "\n\n".join(lines).encode()
 
 
-@pytest.fixture(params=["database", "dynamodb"])
+@pytest.fixture(params=["database", pytest.param("dynamodb", marks=pytest.mark.slow)])
 def vector_store(request):
     if request.param == "dynamodb":
         return request.getfixturevalue("dynamodb_store")

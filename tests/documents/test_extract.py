@@ -302,7 +302,7 @@ def test_extract_docx_keeps_body_order_with_table_between_paragraphs(demo_files:
 def test_extract_docx_renders_table_rows_with_pipes(demo_files: dict[str, Path]) -> None:
     doc = _extract_file(demo_files[".docx"])
     table = next(b for b in doc.blocks if b.kind == "table")
-    expected_rows = [" | ".join(row) for row in dict(DEMO_DOCX_BODY)["table"]]  # type: ignore[union-attr]
+    expected_rows = [" | ".join(row) for row in dict(DEMO_DOCX_BODY)["table"]]
     assert table.text.split("\n") == expected_rows
     assert table.heading_path == ("Botwright Demo Co. Staff Handbook", "Leave")
 

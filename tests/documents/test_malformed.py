@@ -208,9 +208,9 @@ def test_docx_zip_bomb_member_is_never_opened(monkeypatch: pytest.MonkeyPatch) -
     opened: list[str] = []
     original_open = zipfile.ZipFile.open
 
-    def spying_open(self: zipfile.ZipFile, name: str | zipfile.ZipInfo, *args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+    def spying_open(self: zipfile.ZipFile, name: str | zipfile.ZipInfo, *args: object, **kwargs: object):
         opened.append(name.filename if isinstance(name, zipfile.ZipInfo) else name)
-        return original_open(self, name, *args, **kwargs)  # type: ignore[arg-type]
+        return original_open(self, name, *args, **kwargs)
 
     monkeypatch.setattr(zipfile.ZipFile, "open", spying_open)
     with pytest.raises(ExtractionError):

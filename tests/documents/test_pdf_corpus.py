@@ -31,7 +31,10 @@ SCANNED_FILES = {
 }
 TIMEOUT_S = 30
 
-pytestmark = pytest.mark.skipif(not CORPUS.is_dir(), reason=f"PDF corpus not found at {CORPUS}")
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not CORPUS.is_dir(), reason=f"PDF corpus not found at {CORPUS}"),
+]
 
 
 def _outcome(data: bytes, name: str) -> ExtractedDocument | ExtractionError:

@@ -164,6 +164,7 @@ def test_zappa_routes_both_migration_triggers_to_the_handler():
         assert cognito["user_pool"]
 
 
+@pytest.mark.slow
 def test_nothing_the_lambda_function_loads_imports_qdrant_client():
     """qdrant-client (and grpcio) stay out of the Lambda bundle: the app must not need them to start."""
     code = (

@@ -459,35 +459,27 @@ def test_real_minilm_vectors_import_without_reembedding(imported, tmp_path):
     source.close()
 
 
-def test_vectors_land_in_a_dynamodb_store_too(imported, tmp_path, monkeypatch):
+def test_vectors_land_in_a_dynamodb_store_too(aws, imported, tmp_path):
     """The configured VectorStore decides where vectors go: here DynamoDB (moto), keyed by the org."""
     import boto3
-    from moto import mock_aws
 
     from integrations.vectors.dynamodb import DynamoDBVectorStore, create_table, tenant_pk
 
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(name, value)
     path = build_collection(tmp_path / "qdrant")
     mapping = load_mapping(None).qdrant
-    with mock_aws():
-        ddb = boto3.client("dynamodb", region_name="us-east-1")
-        create_table(ddb, "vectors")
-        store = DynamoDBVectorStore("vectors", client=ddb, sleep=lambda _: None)
-        source = QdrantSource(QdrantClient(path=str(path)), collection=COLLECTION, mapping=mapping)
-        try:
-            report = qdrant_import(source=source, mapping=mapping, embedder=get_embedder(), store=store)
-        finally:
-            source.close()
-        assert report.ok, report.render()
-        bot = imported["bot"]
-        assert store.count(org_id=str(bot.org_id), bot_id=str(bot.pk)) == 7
-        partition = tenant_pk(str(bot.org_id), str(bot.pk))
-        assert partition.startswith(str(bot.org_id))
-        checks = {c["check"]: c for c in report.checks}
-        assert checks["vectors_read_back"]["min_cosine"] >= 0.9999
-        assert checks["passage_found_by_own_text"]["found_first"] == 7
+    ddb = boto3.client("dynamodb", region_name="us-east-1")
+    create_table(ddb, "vectors")
+    store = DynamoDBVectorStore("vectors", client=ddb, sleep=lambda _: None)
+    source = QdrantSource(QdrantClient(path=str(path)), collection=COLLECTION, mapping=mapping)
+    try:
+        report = qdrant_import(source=source, mapping=mapping, embedder=get_embedder(), store=store)
+    finally:
+        source.close()
+    assert report.ok, report.render()
+    bot = imported["bot"]
+    assert store.count(org_id=str(bot.org_id), bot_id=str(bot.pk)) == 7
+    partition = tenant_pk(str(bot.org_id), str(bot.pk))
+    assert partition.startswith(str(bot.org_id))
+    checks = {c["check"]: c for c in report.checks}
+    assert checks["vectors_read_back"]["min_cosine"] >= 0.9999
+    assert checks["passage_found_by_own_text"]["found_first"] == 7

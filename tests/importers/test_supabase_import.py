@@ -14,7 +14,6 @@ import boto3
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from moto import mock_aws
 
 from accounts.models import User
 from bots.models import Bot
@@ -374,9 +373,8 @@ def test_a_user_banned_after_import_is_deactivated_on_the_next_sync(run, project
     assert User.objects.get(email="grace@acme.example").is_active is False
 
 
-@mock_aws
 def test_cognito_pre_creates_users_with_verified_email_and_source_id(
-    run, project, storage_dir, settings, tmp_path
+    aws, run, project, storage_dir, settings, tmp_path
 ):
     idp = boto3.client("cognito-idp", region_name="eu-west-1")
     pool = idp.create_user_pool(

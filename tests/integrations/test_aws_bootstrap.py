@@ -11,7 +11,6 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 from django.core.management import CommandError, call_command
-from moto import mock_aws
 
 from integrations.aws_bootstrap import (
     ABORT_MULTIPART_RULE_ID,
@@ -30,9 +29,9 @@ BUCKET_SETTINGS = ["bucket", "public access block", "versioning", "cors", "lifec
 
 
 @pytest.fixture
-def aws() -> Iterator[tuple[Any, Any]]:
-    with mock_aws():
-        yield boto3.client("s3", region_name=REGION), boto3.client("dynamodb", region_name=REGION)
+def aws(aws: None) -> tuple[Any, Any]:
+    """The S3 and DynamoDB clients of the moto account (tests/conftest.py's ``aws``) in REGION."""
+    return boto3.client("s3", region_name=REGION), boto3.client("dynamodb", region_name=REGION)
 
 
 def run(aws: tuple[Any, Any], **overrides: Any) -> list[Action]:
@@ -262,16 +261,15 @@ def test_point_in_time_recovery_is_enabled_when_asked(aws) -> None:
     assert backups["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "ENABLED"
 
 
-def test_us_east_1_bucket_is_created_without_a_location_constraint() -> None:
-    with mock_aws():
-        s3 = boto3.client("s3", region_name="us-east-1")
-        ddb = boto3.client("dynamodb", region_name="us-east-1")
+def test_us_east_1_bucket_is_created_without_a_location_constraint(aws) -> None:
+    s3 = boto3.client("s3", region_name="us-east-1")
+    ddb = boto3.client("dynamodb", region_name="us-east-1")
 
-        actions = run((s3, ddb), region="us-east-1", table="")
+    actions = run((s3, ddb), region="us-east-1", table="")
 
-        assert bucket_status(actions, "bucket") == "created"
-        assert s3.get_bucket_location(Bucket=BUCKET)["LocationConstraint"] is None
-        assert ddb.list_tables()["TableNames"] == []
+    assert bucket_status(actions, "bucket") == "created"
+    assert s3.get_bucket_location(Bucket=BUCKET)["LocationConstraint"] is None
+    assert ddb.list_tables()["TableNames"] == []
 
 
 def test_bucket_in_another_region_is_reported_not_modified(aws) -> None:
@@ -384,9 +382,7 @@ DIM = 384
 
 
 @pytest.fixture
-def stubbed_ddb(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, Stubber]]:
-    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}.items():
-        monkeypatch.setenv(name, value)
+def stubbed_ddb(aws_credentials: None) -> Iterator[tuple[Any, Stubber]]:
     client = boto3.client("dynamodb", region_name=REGION)
     with Stubber(client) as stubber:
         yield client, stubber

@@ -144,7 +144,7 @@ def test_every_embedder_implements_the_whole_protocol_including_embed_query():
         FakeEmbedder(),
         OnnxMiniLMEmbedder(model_dir="unused"),
         SentenceTransformersEmbedder(),
-        GeminiEmbedder("key", client=SimpleNamespace()),
+        GeminiEmbedder("key", "gemini-embedding-001", 384, client=SimpleNamespace()),
     ]
     for embedder in embedders:
         assert isinstance(embedder, Embedder), type(embedder).__name__
@@ -168,11 +168,9 @@ def test_fake_embedder_meters_embeddings_computed():
     assert meter["embeddings_computed"] == 4
 
 
-def test_get_embedder_builds_gemini_from_settings(monkeypatch):
-    fake_settings = SimpleNamespace(
-        EMBEDDER="gemini", GEMINI_API_KEY="key-123", GEMINI_EMBEDDING_MODEL="gemini-embedding-001"
-    )
-    monkeypatch.setattr(django.conf, "settings", fake_settings)
+def test_get_embedder_builds_gemini_from_settings(settings):
+    # The model and dimension are the settings' defaults (config/settings), not the embedder's.
+    settings.EMBEDDER, settings.GEMINI_API_KEY = "gemini", "key-123"
     embedder = get_embedder()
     assert isinstance(embedder, GeminiEmbedder)
     assert embedder.dim == 384
@@ -252,7 +250,13 @@ def fake_gemini() -> Iterator[_FakeGemini]:
 def _gemini(fake: _FakeGemini, **kwargs) -> GeminiEmbedder:
     from google.genai import types
 
-    return GeminiEmbedder("test-key", dim=8, http_options=types.HttpOptions(base_url=fake.base_url), **kwargs)
+    return GeminiEmbedder(
+        "test-key",
+        "gemini-embedding-001",
+        8,
+        http_options=types.HttpOptions(base_url=fake.base_url),
+        **kwargs,
+    )
 
 
 def test_gemini_embedder_sends_batch_embed_contents_and_renormalises(fake_gemini):

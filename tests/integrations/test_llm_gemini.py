@@ -56,6 +56,7 @@ def sleeps() -> list[float]:
 def make_model(server: FakeGeminiServer, sleeps: list[float], **kwargs) -> GeminiChatModel:
     # trust_env=False: a proxy configured in the environment must not intercept 127.0.0.1.
     options = types.HttpOptions(base_url=server.url, client_args={"trust_env": False})
+    kwargs = {"model": "gemini-2.5-flash", "timeout_s": 20.0, **kwargs}
     return GeminiChatModel(API_KEY, http_options=options, sleep=sleeps.append, **kwargs)
 
 

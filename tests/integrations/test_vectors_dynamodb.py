@@ -10,7 +10,6 @@ import boto3
 import numpy as np
 import pytest
 from botocore.stub import ANY, Stubber
-from moto import mock_aws
 
 from integrations import metering
 from integrations.vectors import exact
@@ -31,23 +30,10 @@ DIM = 384
 
 
 @pytest.fixture
-def aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Fake credentials so boto3 never looks for real ones.
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-    }.items():
-        monkeypatch.setenv(name, value)
-
-
-@pytest.fixture
-def ddb(aws_credentials: None) -> Iterator[Any]:
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name=REGION)
-        create_table(client, TABLE)
-        yield client
+def ddb(aws: None) -> Any:
+    client = boto3.client("dynamodb", region_name=REGION)
+    create_table(client, TABLE)
+    return client
 
 
 @pytest.fixture
@@ -869,10 +855,9 @@ def test_with_the_index_enabled_text_items_carry_the_indexed_attributes(ddb):
     assert hits[0].chunk_id == "d-1"
 
 
-def test_region_and_endpoint_build_a_client_lazily(aws_credentials):
-    with mock_aws():
-        store = DynamoDBVectorStore(TABLE, region=REGION)
-        create_table(store.client, TABLE)
-        put(store, "d", 1, 2)
-        assert store.count(org_id="o", bot_id="b") == 2
-        assert os.environ["AWS_DEFAULT_REGION"] == REGION
+def test_region_and_endpoint_build_a_client_lazily(aws):
+    store = DynamoDBVectorStore(TABLE, region=REGION)
+    create_table(store.client, TABLE)
+    put(store, "d", 1, 2)
+    assert store.count(org_id="o", bot_id="b") == 2
+    assert os.environ["AWS_DEFAULT_REGION"] == REGION

@@ -21,7 +21,7 @@ from .conftest import stream_of
 from .images import png
 from .site import StaticSite, customer_page
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 # Records the streamed bubble's text every time it changes while the answer is still coming.
 RECORD_STREAM = """() => {

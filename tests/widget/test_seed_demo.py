@@ -9,10 +9,10 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from bots.models import Bot
+from chat.management.commands.seed_demo import DEMO_BOT
 from documents.models import Document
 from documents.samples import DEMO_DOCX_BODY, DEMO_FILENAMES, build_docx
 from documents.services import document_upload
-from tenants.management.commands.seed_demo import DEMO_BOT
 
 pytestmark = pytest.mark.django_db
 

@@ -65,12 +65,12 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        bucket = getattr(settings, "AWS_STORAGE_BUCKET_NAME", "") or ""
-        table = "" if options["skip_table"] else getattr(settings, "DYNAMODB_VECTORS_TABLE", "") or ""
+        bucket = settings.AWS_STORAGE_BUCKET_NAME
+        table = "" if options["skip_table"] else settings.DYNAMODB_VECTORS_TABLE
         if not bucket:
             raise CommandError("AWS_STORAGE_BUCKET_NAME is empty; set it to the documents bucket name.")
-        endpoint_url = getattr(settings, "AWS_ENDPOINT_URL", "") or None
-        session = boto3.session.Session(region_name=getattr(settings, "AWS_REGION", "") or None)
+        endpoint_url = settings.AWS_ENDPOINT_URL or None
+        session = boto3.session.Session(region_name=settings.AWS_REGION or None)
         region = session.region_name
         if not region:
             raise CommandError("No AWS region: set AWS_REGION.")
@@ -91,14 +91,14 @@ class Command(BaseCommand):
             dynamodb_client=session.client("dynamodb", endpoint_url=endpoint_url),
             bucket=bucket,
             table=table,
-            cors_origins=list(getattr(settings, "CORS_ALLOWED_ORIGINS", []) or []),
+            cors_origins=list(settings.CORS_ALLOWED_ORIGINS),
             region=region,
             dry_run=options["dry_run"],
             point_in_time_recovery=options["point_in_time_recovery"],
             vector_index_dim=vector_index_dim,
-            analytics_bucket=getattr(settings, "ANALYTICS_BUCKET", "") or "",
-            analytics_prefix=getattr(settings, "ANALYTICS_PREFIX", "") or "",
-            analytics_retention_days=getattr(settings, "ANALYTICS_RETENTION_DAYS", 0) or 0,
+            analytics_bucket=settings.ANALYTICS_BUCKET,
+            analytics_prefix=settings.ANALYTICS_PREFIX,
+            analytics_retention_days=settings.ANALYTICS_RETENTION_DAYS,
         )
         if plan is not None:
             email = options["alarm_email"]

@@ -16,6 +16,7 @@ from bots.embed import embed_snippet
 from bots.models import Bot
 from bots.origins import normalize_origins
 from bots.services import bot_create, bot_update
+from documents.seed import seed_demo_documents
 from tenants.emails import canonical_email
 from tenants.models import Membership, Role
 from tenants.services import org_create
@@ -107,18 +108,11 @@ class Command(BaseCommand):
         self.stdout.write(f"  Allowed origins: {', '.join(bot.allowed_origins)}")
         self.stdout.write(f"  Chat as a website visitor: http://127.0.0.1:{port}/demo/{bot.public_id}/")
         if not options["no_documents"]:
-            self._seed_documents(org=org, bot=bot, user=user)
+            for line in seed_demo_documents(org=org, bot=bot, user=user):
+                self.stdout.write(line)
         if options["site_dir"]:
             page = Path(options["site_dir"]) / "index.html"
             page.parent.mkdir(parents=True, exist_ok=True)
             snippet = embed_snippet(bot=bot, base_url=f"http://127.0.0.1:{port}")
             page.write_text(render_to_string("chat/demo_site.html", {"bot": bot, "snippet": snippet}))
             self.stdout.write(f"  A customer page with the widget: {page}")
-
-    def _seed_documents(self, *, org, bot, user) -> None:
-        try:
-            from documents.seed import seed_demo_documents
-        except ImportError:
-            return
-        for line in seed_demo_documents(org=org, bot=bot, user=user):
-            self.stdout.write(line)
