@@ -1,9 +1,17 @@
-"""Markdown: a deliberately small subset (ATX and setext headings, fenced code, pipe tables).
+"""Markdown: a deliberately small subset (ATX and setext headings, fenced code, pipe tables), plus
+reStructuredText section titles (documentation sets such as Django's ship ``.txt`` files in reST).
 
 Markdown detection rule (used by :func:`looks_like_markdown`): content is Markdown when it scores at
 least 2 "Markdown signals", where each ATX heading line (``# Title``), setext underline, fenced code
 line and inline link ``[text](url)`` is one signal. Bullet lists alone do not count: plain-text
 notes use them too.
+
+reStructuredText titles: a title line underlined (optionally also overlined) by a run of one
+punctuation character at least as long as the title. reST has no fixed levels: the first style seen
+(character, and whether overlined) is level 1, the next new one level 2, and so on. A document
+"uses reST titles" when it has an overlined title or an underline other than ``=``/``-``; only then
+are ``~~~``/backtick runs under a title read as adornments instead of code fences, so Markdown
+files keep their fences.
 
 Every line test here is linear in the line's length. The obvious regular expressions for an ATX
 heading (optional closing hashes after a lazy title) and a table separator (optional blanks around
@@ -26,6 +34,8 @@ _LIST_ITEM_RE = re.compile(r"^\s*(?:[-*+]|\d{1,9}[.)])\s")
 # the next "[": the scans from successive starts cover disjoint stretches and the search is linear.
 # (Allowing "[" inside, as CommonMark does, makes "[a]([a]([a](..." quadratic.)
 _LINK_RE = re.compile(r"\[[^\[\]\n]+\]\([^\[)\s]+\)")
+# The characters reST allows for section adornments (the recommended set).
+_REST_ADORNMENTS = frozenset("=-`:'\"~^_*+#<>")
 
 
 def _indent(line: str) -> int:
@@ -85,6 +95,61 @@ def _is_list_item(line: str) -> bool:
     return _LIST_ITEM_RE.match(line) is not None
 
 
+def _adornment(line: str) -> str | None:
+    """The character of a reST adornment line (a run of >= 3 of one punctuation character), else None."""
+    run = line.rstrip(_BLANKS)
+    if len(run) < 3 or run[0] not in _REST_ADORNMENTS or run.count(run[0]) != len(run):
+        return None
+    return run[0]
+
+
+def _underlines(title: str, line: str) -> str | None:
+    """The adornment character when ``line`` underlines ``title`` in reST (at least as long), else None."""
+    char = _adornment(line)
+    text = title.strip()
+    if char is None or not text or title[:1] in _BLANKS or _adornment(title) is not None:
+        return None
+    return char if len(line.rstrip(_BLANKS)) >= len(text) else None
+
+
+def _overlined(lines: list[str], i: int) -> tuple[str, str] | None:
+    """``(char, title)`` when lines ``i..i+2`` are an overline, a title and the same underline."""
+    if i + 2 >= len(lines):
+        return None
+    over, title, under = lines[i], lines[i + 1], lines[i + 2]
+    char = _adornment(over)
+    if char is None or _adornment(under) != char or not title.strip() or _adornment(title) is not None:
+        return None
+    if len(over.rstrip(_BLANKS)) < len(title.strip()):
+        return None
+    return char, title.strip()
+
+
+def _uses_rest_titles(lines: list[str]) -> bool:
+    """An overlined title, or a title underlined by a character Markdown's setext does not use."""
+    for i, line in enumerate(lines):
+        if _overlined(lines, i) is not None:
+            return True
+        if i and (i < 2 or not lines[i - 2].strip()):
+            char = _underlines(lines[i - 1], line)
+            if char is not None and char not in "=-":
+                return True
+    return False
+
+
+class _SectionLevels:
+    """reST levels by first appearance of each adornment style (character, overlined or not)."""
+
+    def __init__(self) -> None:
+        self._levels: dict[tuple[str, bool], int] = {}
+
+    def level(self, char: str, overlined: bool) -> int:
+        style = (char, overlined)
+        if style not in self._levels:
+            self._levels[style] = min(len(self._levels) + 1, 6)
+        return self._levels[style]
+
+
 def looks_like_markdown(text: str) -> bool:
     """Whether ``text`` shows at least two Markdown signals (see the module docstring)."""
     signals = 0
@@ -97,6 +162,8 @@ def looks_like_markdown(text: str) -> bool:
             signals += 1  # each fence line counts; a closed block is two signals
         elif previous.strip() and _SETEXT_RE.match(line) and atx_heading(previous) is None:
             signals += 1
+        elif _underlines(previous, line) is not None:
+            signals += 1  # a reST title ("Title" over "~~~~~")
         if signals >= 2:
             return True
         previous = line
@@ -113,6 +180,8 @@ def markdown_blocks(text: str) -> list[Block]:
     headings = HeadingStack()
     pending: list[str] = []
     lines = text.split("\n")
+    rest_titles = _uses_rest_titles(lines)
+    levels = _SectionLevels()
 
     def flush() -> None:
         if pending:
@@ -140,7 +209,22 @@ def markdown_blocks(text: str) -> list[Block]:
     i = 0
     while i < len(lines):
         line = lines[i]
+        if rest_titles and not pending:
+            over = _overlined(lines, i)
+            if over is not None:
+                heading(levels.level(over[0], True), over[1])
+                i += 3
+                continue
+        if rest_titles and len(pending) == 1:
+            char = _underlines(pending[0], line)
+            if char is not None:
+                title = pending.pop()
+                heading(levels.level(char, False), title)
+                i += 1
+                continue
         fence = _FENCE_RE.match(line)
+        if fence and rest_titles and _adornment(line) is not None:
+            fence = None  # reST has no fences: a bare "~~~~" run there is an adornment or a transition
         if fence:
             # A fenced block is kept verbatim as one paragraph; '#' inside it is code, not a heading.
             flush()

@@ -41,6 +41,8 @@ GENERATORS: dict[str, Callable[[int], str]] = {
     "table row then many separator cells": lambda size: "| a | b |\n" + _repeat("| --- ", size) + "|x",
     "thematic break look-alike": lambda size: _repeat("- ", size) + "x",
     "setext underline look-alike": lambda size: "Title\n" + _repeat("=", size) + "x",
+    "reST title ladder": lambda size: _repeat("===\nT\n===\nA\n---\nB\n~~~\nC\n^^^\n", size),
+    "reST overline without a title": lambda size: "~~~\n" + _repeat("~~~\n\n", size) + "x",
     "list marker look-alikes": lambda size: "text\n" + _repeat("1. ", size) + "x\n===",
     "nested brackets": lambda size: _repeat("[", size // 2) + _repeat("]", size // 2),
     "nested link openers": lambda size: _repeat("[a](", size),

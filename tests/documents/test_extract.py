@@ -399,6 +399,54 @@ def test_extract_markdown_understands_setext_and_closing_hashes() -> None:
     ]
 
 
+def test_restructuredtext_section_titles_are_headings_nested_by_first_appearance() -> None:
+    # Django's documentation (the quality benchmark's corpus) is reST in .txt files: an overlined
+    # title, then "=", "-", "~" and "^" underlines. "~~~~" is an adornment here, not a code fence.
+    text = (
+        "=================\nThe cache guide\n=================\n\nIntro.\n\n"
+        "Setting up\n==========\n\nPick a backend.\n\n"
+        "Redis\n-----\n\nRun a server.\n\n"
+        "Options\n~~~~~~~\n\nTimeouts apply.\n\n"
+        "Keys\n^^^^\n\nKeys are strings.\n\n"
+        "The per-view cache\n==================\n\nDecorate a view.\n"
+    )
+    assert sniff_type(text.encode(), "cache.txt") == "markdown"
+    doc = extract(text.encode(), "markdown")
+    assert [(b.kind, b.text, b.heading_path) for b in doc.blocks] == [
+        ("heading", "The cache guide", ("The cache guide",)),
+        ("paragraph", "Intro.", ("The cache guide",)),
+        ("heading", "Setting up", ("The cache guide", "Setting up")),
+        ("paragraph", "Pick a backend.", ("The cache guide", "Setting up")),
+        ("heading", "Redis", ("The cache guide", "Setting up", "Redis")),
+        ("paragraph", "Run a server.", ("The cache guide", "Setting up", "Redis")),
+        ("heading", "Options", ("The cache guide", "Setting up", "Redis", "Options")),
+        ("paragraph", "Timeouts apply.", ("The cache guide", "Setting up", "Redis", "Options")),
+        ("heading", "Keys", ("The cache guide", "Setting up", "Redis", "Options", "Keys")),
+        ("paragraph", "Keys are strings.", ("The cache guide", "Setting up", "Redis", "Options", "Keys")),
+        ("heading", "The per-view cache", ("The cache guide", "The per-view cache")),
+        ("paragraph", "Decorate a view.", ("The cache guide", "The per-view cache")),
+    ]
+
+
+def test_markdown_fences_breaks_and_short_underlines_are_not_mistaken_for_rest_titles() -> None:
+    # No reST title in sight: "~~~" opens a fence, "***" is a break, and "Hi" over "===" stays setext.
+    text = "Notes\n=====\n\n~~~\ncode\n~~~\n\n***\n\nA long paragraph line\n---\n\nEnd.\n"
+    doc = extract(text.encode(), "markdown")
+    assert [(b.kind, b.text) for b in doc.blocks] == [
+        ("heading", "Notes"),
+        ("paragraph", "~~~\ncode\n~~~"),
+        ("heading", "A long paragraph line"),
+        ("paragraph", "End."),
+    ]
+    # In a reST document an underline shorter than its title is not a title (reST requires the length).
+    rest = "Guide\n~~~~~\n\nA long paragraph line\n~~~\n\nEnd.\n"
+    assert [(b.kind, b.text) for b in extract(rest.encode(), "markdown").blocks] == [
+        ("heading", "Guide"),
+        ("paragraph", "A long paragraph line\n~~~"),
+        ("paragraph", "End."),
+    ]
+
+
 def test_extract_markdown_keeps_blank_lines_inside_fences_in_one_block() -> None:
     text = "# Code\n\n~~~python\nx = 1\n\n# comment\ny = 2\n~~~\n\nAfter.\n"
     doc = extract(text.encode(), "markdown")
