@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "analytics",
     "integrations",
     "importers",
+    "evaluation",
 ]
 
 MIDDLEWARE = [
@@ -362,6 +363,12 @@ PUBLIC_CHAT_RATE_BOT = env.str("PUBLIC_CHAT_RATE_BOT", default="300/minute")
 # Signed-in members (builder chat and search) and bot API keys, each counted per user / per key.
 MEMBER_CHAT_RATE = env.str("MEMBER_CHAT_RATE", default="60/minute")
 API_KEY_CHAT_RATE = env.str("API_KEY_CHAT_RATE", default="120/minute")
+
+# --- Evaluation (golden questions per bot) ----------------------------------------------------
+# An evaluation runs inline in the request: each question costs a search and an answer.
+EVALUATION_MAX_QUESTIONS = env.int("EVALUATION_MAX_QUESTIONS", default=200)
+# A CSV/JSONL import of golden questions (kept under REQUEST_MAX_BODY_BYTES with the multipart framing).
+EVALUATION_IMPORT_MAX_BYTES = env.int("EVALUATION_IMPORT_MAX_BYTES", default=512 * 1024)
 
 # --- Analytics -------------------------------------------------------------------------------
 # List prices (USD per million tokens; DynamoDB per million on-demand read request units) used for
