@@ -14,7 +14,7 @@ def _parse(data: bytes, filename: str = "golden.csv", **limits):
 
 def test_csv_with_quoted_multiline_answer_and_off_topic_rows():
     data = (
-        b'\xef\xbb\xbfQuestion,Answer,off_topic\n'
+        b"\xef\xbb\xbfQuestion,Answer,off_topic\n"
         b'How long do refunds take?,"Refunds are issued\nwithin 14 days",\n'
         b"\n"
         b"Who painted the Sistine Chapel?,,yes\n"
