@@ -278,7 +278,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {"UnansweredStatusEnum": "analytics.models.UnansweredStatus"},
+    "ENUM_NAME_OVERRIDES": {
+        "UnansweredStatusEnum": "analytics.models.UnansweredStatus",
+        "EvaluationStatusEnum": "evaluation.models.EvaluationStatus",
+    },
 }
 API_VERSION = "1"
 
