@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from bots.models import Bot
 from chat.services import ChatUnavailable, chat_answer_trial
@@ -58,6 +58,15 @@ def _room_for(*, bot: Bot, adding: int) -> None:
         )
 
 
+def _save(golden: GoldenQuestion) -> None:
+    # The same question saved concurrently passes _question_taken twice; the constraint decides.
+    try:
+        with transaction.atomic():
+            golden.save()
+    except IntegrityError as exc:
+        raise InvalidInput("The bot already has this golden question.", field="question") from exc
+
+
 def _question_taken(*, bot: Bot, question: str, exclude: Any = None) -> bool:
     qs = golden_question_list(bot=bot).filter(question=question)
     return qs.exclude(pk=exclude).exists() if exclude else qs.exists()
@@ -86,7 +95,7 @@ def golden_question_create(
     if _question_taken(bot=bot, question=golden.question):
         raise InvalidInput("The bot already has this golden question.", field="question")
     model_validate(instance=golden)
-    golden.save()
+    _save(golden)
     return golden
 
 
@@ -106,7 +115,7 @@ def golden_question_update(*, golden: GoldenQuestion, user: Any, data: Mapping[s
     if _question_taken(bot=golden.bot, question=golden.question, exclude=golden.pk):
         raise InvalidInput("The bot already has this golden question.", field="question")
     model_validate(instance=golden)
-    golden.save()
+    _save(golden)
     return golden
 
 
@@ -139,7 +148,7 @@ def golden_questions_import(*, bot: Bot, user: Any, data: bytes, filename: str) 
     except GoldenFileError as exc:
         raise InvalidInput(exc.message, extra={"errors": exc.errors}) from exc
     # Lock the bot so two imports cannot both pass the count and the duplicate checks.
-    Bot.objects.for_org(bot.org_id).select_for_update().filter(pk=bot.pk).exists()
+    list(Bot.objects.for_org(bot.org_id).select_for_update().filter(pk=bot.pk).values_list("pk", flat=True))
     existing = set(golden_question_list(bot=bot).values_list("question", flat=True))
     clashes = {
         f"line {row.line}": ["The bot already has this question."] for row in rows if row.question in existing

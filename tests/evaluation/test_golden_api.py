@@ -230,3 +230,18 @@ def test_golden_question_rows_are_tenant_scoped(kb_bot, other_org):
 
     with pytest.raises(ValidationError):  # a row pointing at another org's bot
         GoldenQuestion.objects.create(org=kb_bot.org, bot=other_org.bot, question="Mixed?", off_topic=True)
+
+
+def test_a_duplicate_that_slips_past_the_checks_is_still_a_400(kb_bot, editor, client_for, monkeypatch):
+    """Two requests adding the same question at once both pass the lookups; the constraint decides."""
+    api = client_for(editor)
+    payload = {"question": "Race?", "off_topic": True}
+    assert api.post(url(kb_bot, "golden-questions/"), payload, format="json").status_code == 201
+    monkeypatch.setattr("evaluation.services._question_taken", lambda **kwargs: False)
+    validated = api.post(url(kb_bot, "golden-questions/"), payload, format="json")
+    assert validated.status_code == 400 and "already exists" in validated.json()["detail"]
+    monkeypatch.setattr("evaluation.services.model_validate", lambda **kwargs: None)
+    raced = api.post(url(kb_bot, "golden-questions/"), payload, format="json")
+    assert raced.status_code == 400
+    assert raced.json()["errors"] == {"question": ["The bot already has this golden question."]}
+    assert GoldenQuestion.objects.for_org(kb_bot.org).count() == 1
