@@ -14,6 +14,7 @@ from rest_framework.response import Response
 
 from api.pagination import paginate
 from api.views import BotScopedAPIView
+from chat import ratelimit
 from tenants.errors import InvalidInput
 
 from . import selectors, services
@@ -114,12 +115,13 @@ class EvaluateApi(BotScopedAPIView):
 
     @extend_schema(
         request=EvaluateInputSerializer,
-        responses={201: EvaluationRunDetailSerializer, **error_responses(400, 401, 403, 404, 503)},
+        responses={201: EvaluationRunDetailSerializer, **error_responses(400, 401, 403, 404, 429, 503)},
         description="Evaluate the bot on its golden questions now (inline; at most EVALUATION_MAX_QUESTIONS) "
         "and store the run with the bot's index version. Nothing is recorded as a conversation.",
     )
     def post(self, request, org_id, bot_id):
         data = validated(EvaluateInputSerializer(data=request.data))
+        ratelimit.check(f"evaluate:{self.bot.pk}", settings.EVALUATION_RATE, limit="evaluation")
         run = services.evaluation_run(bot=self.bot, user=request.user, k=data.get("k"))
         return Response(EvaluationRunDetailSerializer(run).data, status=status.HTTP_201_CREATED)
 

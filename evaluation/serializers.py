@@ -122,6 +122,7 @@ _MEANINGS = {
     403: "Your role in the organisation is too small.",
     404: "No such bot or object in this organisation.",
     413: "The request body is too large.",
+    429: "Too many evaluations of this bot (EVALUATION_RATE): wait `Retry-After` seconds.",
     503: "The model could not answer; the run is stored as failed (evaluation_id).",
 }
 

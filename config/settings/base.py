@@ -372,6 +372,8 @@ API_KEY_CHAT_RATE = env.str("API_KEY_CHAT_RATE", default="120/minute")
 EVALUATION_MAX_QUESTIONS = env.int("EVALUATION_MAX_QUESTIONS", default=200)
 # A CSV/JSONL import of golden questions (kept under REQUEST_MAX_BODY_BYTES with the multipart framing).
 EVALUATION_IMPORT_MAX_BYTES = env.int("EVALUATION_IMPORT_MAX_BYTES", default=512 * 1024)
+# Evaluations of one bot through the API (each asks every golden question): 429 past it.
+EVALUATION_RATE = env.str("EVALUATION_RATE", default="6/minute")
 
 # --- Analytics -------------------------------------------------------------------------------
 # List prices (USD per million tokens; DynamoDB per million on-demand read request units) used for

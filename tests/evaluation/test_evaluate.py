@@ -194,3 +194,18 @@ def test_index_version_changes_with_reindex_delete_and_settings_only(
     kb_bot.top_k, kb_bot.relevance_threshold = 5, before["answer"]["relevance_threshold"]
     kb_bot.save()
     assert bot_index_version(bot=kb_bot) == deleted  # back to the same settings, the same version
+
+
+def test_evaluations_of_one_bot_are_rate_limited(kb_bot, editor, client_for, settings, monkeypatch):
+    from types import SimpleNamespace
+
+    # Frozen inside a minute: the fixed window cannot reset between the two requests.
+    monkeypatch.setattr("chat.ratelimit.time", SimpleNamespace(time=lambda: 1_800_000_030.0))
+    settings.EVALUATION_RATE = "1/minute"
+    _golden(kb_bot, "When does the office open?", "opens at 08:30")
+    api = client_for(editor)
+    assert api.post(url(kb_bot, "evaluate/"), {}, format="json").status_code == 201
+    refused = api.post(url(kb_bot, "evaluate/"), {}, format="json")
+    assert refused.status_code == 429 and refused.json()["limit"] == "evaluation"
+    assert int(refused["Retry-After"]) > 0
+    assert EvaluationRun.objects.for_org(kb_bot.org).count() == 1
