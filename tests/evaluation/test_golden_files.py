@@ -85,3 +85,19 @@ def test_limits_encoding_and_empty_files():
     many = b"question,off_topic\n" + b"".join(b"q%d,true\n" % i for i in range(11))
     with pytest.raises(GoldenFileError, match="at most 10"):
         _parse(many)
+
+
+def test_the_demo_golden_file_parses_and_quotes_the_demo_documents():
+    from pathlib import Path
+
+    from documents.samples import DEMO_DOCX_BODY, DEMO_FAQ_MARKDOWN, DEMO_PDF_PAGES
+    from evaluation.metrics import normalise
+
+    path = Path(__file__).resolve().parents[2] / "docs" / "demo-golden.csv"
+    rows = _parse(path.read_bytes(), max_rows=100)
+    texts = [*(p for page in DEMO_PDF_PAGES for p in page), DEMO_FAQ_MARKDOWN]
+    texts += [str(value) for _, value in DEMO_DOCX_BODY]
+    corpus = normalise(" ".join(texts))
+    assert sum(not r.off_topic for r in rows) == 13 and sum(r.off_topic for r in rows) == 4
+    for row in rows:
+        assert row.off_topic or normalise(row.answer) in corpus, row.question
