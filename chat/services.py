@@ -186,10 +186,14 @@ def _assess(
 def _grounded(turn: _Turn, generation: Generation) -> tuple[str, list[Passage]] | None:
     """``(answer with citations pointing into sources, sources)``, or None when the model did not
     answer from the passages: it cited none of them, or said it does not know."""
-    numbers = [n for n in generation.cited if 0 < n <= len(turn.passages)]
+    return _grounded_in(turn.passages, generation)
+
+
+def _grounded_in(passages: list[Passage], generation: Generation) -> tuple[str, list[Passage]] | None:
+    numbers = [n for n in generation.cited if 0 < n <= len(passages)]
     if not numbers or declines_to_answer(generation.text):
         return None
-    return renumber_as_sources(generation.text, numbers), [turn.passages[n - 1] for n in numbers]
+    return renumber_as_sources(generation.text, numbers), [passages[n - 1] for n in numbers]
 
 
 def _finish(turn: _Turn, *, text: str, generation: Generation | None, error: str = "") -> ChatResult:
@@ -368,6 +372,57 @@ def chat_answer_stream(
         yield "done", _finish(turn, text=generation.text, generation=generation)
 
     return events()
+
+
+@dataclass(frozen=True)
+class TrialAnswer:
+    """What the bot would answer to a first message: the text, whether it answered (not the
+    fallback) and the passages it cited."""
+
+    text: str
+    answered: bool
+    sources: list[Passage]
+
+
+def chat_answer_trial(
+    *,
+    bot: Bot,
+    message: str,
+    model: ChatModel | None = None,
+    embedder: Embedder | None = None,
+    store: VectorStore | None = None,
+    retrieval: RetrievalOptions | None = None,
+    policy: AnswerPolicy | None = None,
+) -> TrialAnswer:
+    """``chat_answer`` for a first message, recording nothing: no conversation, message, analytics
+    rollup, turn signal or metric. For evaluations, which must not count as the bot's traffic.
+
+    The same steps decide the answer (retrieval, answerability, prompt, model, grounding check).
+    Raises InvalidInput for a bad message and ChatUnavailable when the model fails.
+    """
+    question = _validate_message(message)
+    assessment = _assess(
+        bot=bot, question=question, embedder=embedder, store=store, retrieval=retrieval, policy=policy
+    )
+    if not assessment.passages:
+        return TrialAnswer(bot.fallback_message, False, [])
+    model = model or get_chat_model(model=bot_model_name(bot=bot))
+    prompt = build_prompt(
+        system_prompt=bot.system_prompt,
+        passages=assessment.passages,
+        history=[],
+        question=question,
+        history_token_budget=settings.CHAT_HISTORY_TOKEN_BUDGET,
+    )
+    try:
+        generation = model.generate(prompt=prompt, passages=assessment.passages, temperature=bot.temperature)
+    except ModelUnavailable as exc:
+        raise ChatUnavailable(exc.reason, public_message=exc.public_message) from exc
+    grounded = _grounded_in(assessment.passages, generation)
+    if grounded is None:
+        return TrialAnswer(bot.fallback_message, False, [])
+    text, cited = grounded
+    return TrialAnswer(text, True, cited)
 
 
 # --- Feedback --------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ org_patterns = [
     path("<uuid:org_id>/bots/", include("bots.urls")),
     path("<uuid:org_id>/bots/<uuid:bot_id>/", include("documents.urls")),
     path("<uuid:org_id>/bots/<uuid:bot_id>/", include(builder_urlpatterns)),
+    path("<uuid:org_id>/bots/<uuid:bot_id>/", include("evaluation.urls")),
     path("<uuid:org_id>/analytics/", include("analytics.urls")),
 ]
 

@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "analytics",
     "integrations",
     "importers",
+    "evaluation",
 ]
 
 MIDDLEWARE = [
@@ -277,7 +278,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {"UnansweredStatusEnum": "analytics.models.UnansweredStatus"},
+    "ENUM_NAME_OVERRIDES": {
+        "UnansweredStatusEnum": "analytics.models.UnansweredStatus",
+        "EvaluationStatusEnum": "evaluation.models.EvaluationStatus",
+    },
 }
 API_VERSION = "1"
 
@@ -362,6 +366,14 @@ PUBLIC_CHAT_RATE_BOT = env.str("PUBLIC_CHAT_RATE_BOT", default="300/minute")
 # Signed-in members (builder chat and search) and bot API keys, each counted per user / per key.
 MEMBER_CHAT_RATE = env.str("MEMBER_CHAT_RATE", default="60/minute")
 API_KEY_CHAT_RATE = env.str("API_KEY_CHAT_RATE", default="120/minute")
+
+# --- Evaluation (golden questions per bot) ----------------------------------------------------
+# An evaluation runs inline in the request: each question costs a search and an answer.
+EVALUATION_MAX_QUESTIONS = env.int("EVALUATION_MAX_QUESTIONS", default=200)
+# A CSV/JSONL import of golden questions (kept under REQUEST_MAX_BODY_BYTES with the multipart framing).
+EVALUATION_IMPORT_MAX_BYTES = env.int("EVALUATION_IMPORT_MAX_BYTES", default=512 * 1024)
+# Evaluations of one bot through the API (each asks every golden question): 429 past it.
+EVALUATION_RATE = env.str("EVALUATION_RATE", default="6/minute")
 
 # --- Analytics -------------------------------------------------------------------------------
 # List prices (USD per million tokens; DynamoDB per million on-demand read request units) used for
