@@ -10,6 +10,7 @@ import json
 import shutil
 
 import boto3
+import numpy as np
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
@@ -89,6 +90,17 @@ def answer(bot: Bot) -> tuple[str, list[dict]]:
     return result.message.content, result.sources
 
 
+def stored_vectors(org) -> dict[str, np.ndarray]:
+    store = get_vector_store()
+    return {
+        item.chunk_id: item.vector
+        for d in Document.objects.for_org(org)
+        for item in store.read_document(
+            org_id=str(org.pk), bot_id=str(d.bot_id), document_id=str(d.pk), generation=d.active_generation
+        )
+    }
+
+
 def assert_same_search(before, after):
     assert [(c, d) for c, d, _ in after] == [(c, d) for c, d, _ in before]
     assert [s for *_, s in after] == pytest.approx([s for *_, s in before], abs=1e-6)
@@ -112,6 +124,7 @@ def round_trip(populated, tmp_path, django_capture_on_commit_callbacks):
     before_answer = answer(bot)
     before_bot = Bot.objects.for_org(org).get(pk=bot.pk)
     documents = {d.pk: (d.storage_key, storage.read(d.storage_key)) for d in Document.objects.for_org(org)}
+    before_vectors = stored_vectors(org)
 
     export = org_export(org=org, directory=tmp_path / "export")
     assert export.manifest.counts["chunks"] == Chunk.objects.for_org(org).count()
@@ -129,6 +142,10 @@ def round_trip(populated, tmp_path, django_capture_on_commit_callbacks):
     for document_id, (key, data) in documents.items():
         assert Document.objects.for_org(org.pk).get(pk=document_id).storage_key == key
         assert storage.read(key) == data
+    # The vectors are the exported ones, bit for bit: nothing was embedded again.
+    after_vectors = stored_vectors(org)
+    assert after_vectors.keys() == before_vectors.keys()
+    assert all(np.array_equal(after_vectors[k], v) for k, v in before_vectors.items())
     assert_same_search(before_search, search(restored))
     assert history(org.pk, populated["conversation_id"]) == before_history
     after_answer = answer(restored)
