@@ -350,3 +350,49 @@ def test_import_into_a_freshly_migrated_sqlite_database_answers_the_same(populat
         tuple(hit) for hit in json.loads(platform.manage("shell", "-c", script).strip().splitlines()[-1])
     ]
     assert_same_search(before, after)
+
+
+def test_reembed_imports_without_vectors_and_reindexes_every_document(
+    populated, exported, django_capture_on_commit_callbacks
+):
+    org, bot = populated["org"], populated["bot"]
+    before = search(bot)
+    manifest = json.loads((exported / "manifest.json").read_text())
+    manifest["embedder"] = {"name": "another-model", "dim": 8}
+    (exported / "manifest.json").write_text(json.dumps(manifest))
+    delete_everything(org, django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks(execute=True):
+        result = org_import(directory=exported, reembed=True)
+    assert result.vectors == 0 and result.queued == 2
+    documents = list(Document.objects.for_org(org.pk))
+    assert [d.status for d in documents] == ["ready", "ready"]
+    restored = Bot.objects.for_org(org.pk).get(pk=bot.pk)
+    # Re-indexed into a new generation with new chunk ids: the same passages, found the same way.
+    assert [d for _, d, _ in search(restored)] == [d for _, d, _ in before]
+    assert [s for *_, s in search(restored)] == pytest.approx([s for *_, s in before], abs=1e-6)
+
+
+def test_dry_run_with_replace_checks_an_existing_org_and_changes_nothing(populated, exported):
+    org, bot = populated["org"], populated["bot"]
+    chat_answer(bot=bot, message="Something after the backup")
+    before = (Conversation.objects.for_org(org).count(), search(bot))
+    result = org_import(directory=exported, replace=True, dry_run=True)
+    assert result.dry_run and result.counts["conversations"] == 1 and result.users_matched == 2
+    assert (Conversation.objects.for_org(org).count(), search(bot)) == before
+    assert all(storage.exists(d.storage_key) for d in Document.objects.for_org(org))
+
+
+def test_a_document_exported_while_pending_is_processed_after_the_import(
+    populated, tmp_path, django_capture_on_commit_callbacks
+):
+    org, bot = populated["org"], populated["bot"]
+    document, _ = document_upload(
+        bot=bot, user=None, data=b"# Late\n\nShipping is free.\n", filename="late.md", enqueue=False
+    )
+    org_export(org=org, directory=tmp_path / "export")
+    delete_everything(org, django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks(execute=True):
+        result = org_import(directory=tmp_path / "export")
+    assert result.queued == 1
+    restored = Document.objects.for_org(org.pk).get(pk=document.pk)
+    assert restored.status == "ready" and restored.chunk_count == 1
