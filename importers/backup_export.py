@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from django.db import models
+from django.db import connection, models, transaction
 
 from accounts.models import User
 from analytics.models import DailyKnowledgeBase, DailyMetrics, DailyVisitor, UnansweredQuestion
@@ -125,11 +125,30 @@ def org_export(
     include_password_hashes: bool = False,
     store: VectorStore | None = None,
 ) -> ExportResult:
-    """Write ``org`` into ``directory`` (created; must be empty). The manifest is written last."""
+    """Write ``org`` into ``directory`` (created; must be empty). The manifest is written last.
+
+    The rows are read in one transaction, on PostgreSQL at REPEATABLE READ: every table is read from
+    one snapshot, so a conversation started or a document re-indexed during the export cannot leave
+    a message without its conversation or chunks of another generation than their document names.
+    """
     directory = Path(directory)
     if directory.exists() and any(directory.iterdir()):
         raise ExportError(f"{directory} is not empty; export into a new directory.", code="not_empty")
     directory.mkdir(parents=True, exist_ok=True)
+    # SET TRANSACTION must be a transaction's first statement: not possible inside a caller's (a test's).
+    outermost = not connection.in_atomic_block
+    with transaction.atomic():
+        if outermost and connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        return _export(
+            org=org, directory=directory, include_password_hashes=include_password_hashes, store=store
+        )
+
+
+def _export(
+    *, org: Organization, directory: Path, include_password_hashes: bool, store: VectorStore | None
+) -> ExportResult:
     store = store or get_vector_store()
     embedder = get_embedder()
     files: dict[str, dict[str, Any]] = {}

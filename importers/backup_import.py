@@ -94,9 +94,16 @@ class _Run:
     result: ImportResult | None = None
 
     def new(self, old: Any) -> Any:
-        new = uuid.uuid4() if self.new_ids else old
+        # Only fresh ids need a map (O(rows) in memory); kept ids map to themselves.
+        if not self.new_ids:
+            return old
+        new = uuid.uuid4()
         self.ids[str(old)] = new
         return new
+
+    def ref(self, old: Any) -> Any:
+        """The new id of a row the export holds; kept ids are checked by the database's foreign keys."""
+        return self.ids.get(str(old)) if self.new_ids else old
 
     def key(self, key: str) -> str:
         """A storage key with every id in it remapped (``<org>/<bot>/<document>/<name>``)."""
@@ -163,8 +170,8 @@ def org_import(
         _remove_external(run)
         if isinstance(exc, IntegrityError):
             raise ImportRefused(
-                f"The export conflicts with data already on this platform ({exc}); nothing was imported. "
-                "Use --new-id to import a copy.",
+                f"The export conflicts with data already on this platform, or refers to rows it does not "
+                f"hold ({exc}); nothing was imported. For a copy beside existing data use --new-id.",
                 code="conflict",
             ) from exc
         raise
@@ -178,7 +185,7 @@ def org_import(
 
 
 def _check_embedder(manifest: archive.Manifest, reembed: bool) -> None:
-    if reembed:
+    if reembed or not manifest.counts.get("chunks"):
         return
     embedder = get_embedder()
     exported = (manifest.embedder.get("name"), manifest.embedder.get("dim"))
@@ -241,8 +248,9 @@ def _write_all(run: _Run) -> None:
     with _preserving_timestamps():
         _import_users(run)
         org_row = run.manifest.org
+        if run.new_ids:
+            run.ids[str(org_row["id"])] = run.org_id
         created_by = org_row.get("created_by_id")
-        run.ids[str(org_row["id"])] = run.org_id
         org = Organization.objects.create(
             id=run.org_id,
             name=org_row["name"],
@@ -350,7 +358,9 @@ def _instance(run: _Run, model: type[models.Model], row: dict[str, Any], table: 
 
 def _reference(run: _Run, f: models.Field, value: Any, table: str) -> Any:
     target = f.related_model
-    mapped = run.users.get(str(value)) if target is User else run.ids.get(str(value))
+    if target is Organization:
+        return run.org_id
+    mapped = run.users.get(str(value)) if target is User else run.ref(value)
     if mapped is None and not f.null:
         raise ImportRefused(
             f"{table}.jsonl refers to {target.__name__} {value}, which the export does not contain.",
