@@ -438,3 +438,17 @@ def test_export_command_refuses_a_directory_that_is_not_empty(populated, tmp_pat
     with pytest.raises(CommandError, match="is not empty"):
         call_command("export_org", str(populated["org"].pk), "--output", str(tmp_path / "used"))
     assert (tmp_path / "used" / "notes.txt").read_text() == "keep me"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_export_outside_any_transaction_reads_one_snapshot_and_round_trips(tmp_path, owner, bot):
+    """As the command runs it (autocommit): on PostgreSQL the export's own REPEATABLE READ transaction."""
+    document, _ = document_upload(bot=bot, user=owner, data=FAQ, filename="faq.md", enqueue=False)
+    document_process(document_id=str(document.pk), org_id=str(bot.org_id))
+    before = search(bot)
+    call_command("export_org", str(bot.org_id), "--output", str(tmp_path / "export"))
+    org_delete(org=Organization.objects.get(pk=bot.org_id), user=None)  # commits: the purge runs
+    assert not storage.exists(document.storage_key)
+    call_command("import_org", str(tmp_path / "export"))
+    assert_same_search(before, search(Bot.objects.for_org(bot.org_id).get(pk=bot.pk)))
+    assert storage.exists(document.storage_key)
