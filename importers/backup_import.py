@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from django.contrib.auth.hashers import make_password
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
@@ -133,7 +134,12 @@ def org_import(
     except archive.ArchiveError as exc:
         raise ImportRefused(str(exc), code="corrupt_export") from None
     _check_embedder(manifest, reembed)
-    old_org_id = uuid.UUID(str(manifest.org["id"]))
+    try:
+        old_org_id = uuid.UUID(str(manifest.org["id"]))
+    except ValueError:
+        raise ImportRefused(
+            f"The manifest's org id {manifest.org['id']!r} is not a UUID.", code="corrupt_export"
+        ) from None
     existing = Organization.objects.filter(pk=old_org_id).first()
     if existing is not None and not (replace or new_id):
         raise ImportRefused(
@@ -173,6 +179,14 @@ def org_import(
                 f"The export conflicts with data already on this platform, or refers to rows it does not "
                 f"hold ({exc}); nothing was imported. For a copy beside existing data use --new-id.",
                 code="conflict",
+            ) from exc
+        if isinstance(exc, archive.ArchiveError | ValidationError | ValueError | KeyError | TypeError):
+            # The checksums matched, so the export was written this way (edited by hand, or a bug).
+            detail = "; ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
+            raise ImportRefused(
+                f"The export holds a row this platform cannot read ({type(exc).__name__}: {detail}); "
+                "nothing was imported.",
+                code="bad_row",
             ) from exc
         raise
     for document_id in run.to_process:

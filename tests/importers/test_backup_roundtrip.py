@@ -452,3 +452,23 @@ def test_export_outside_any_transaction_reads_one_snapshot_and_round_trips(tmp_p
     call_command("import_org", str(tmp_path / "export"))
     assert_same_search(before, search(Bot.objects.for_org(bot.org_id).get(pk=bot.pk)))
     assert storage.exists(document.storage_key)
+
+
+def test_a_row_this_platform_cannot_read_is_refused_and_nothing_is_written(
+    populated, exported, django_capture_on_commit_callbacks
+):
+    org = populated["org"]
+    keys = [d.storage_key for d in Document.objects.for_org(org)]
+    delete_everything(org, django_capture_on_commit_callbacks)
+    # A hand-edited export whose manifest was updated to match: the checksums pass, the row does not.
+    path = exported / "messages.jsonl"
+    rows = list(archive.read_jsonl(path))
+    rows[-1]["created_at"] = "yesterday"
+    manifest = json.loads((exported / "manifest.json").read_text())
+    manifest["files"]["messages.jsonl"] = archive.write_jsonl(path, rows).as_dict()
+    (exported / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(CommandError, match="cannot read .*nothing was imported"):
+        call_command("import_org", str(exported))
+    assert not Organization.objects.filter(pk=org.pk).exists()
+    assert not any(storage.exists(key) for key in keys)
+    assert get_vector_store().count(org_id=str(org.pk), bot_id=str(populated["bot"].pk)) == 0
