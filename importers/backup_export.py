@@ -152,6 +152,7 @@ def _export(
     store = store or get_vector_store()
     embedder = get_embedder()
     files: dict[str, dict[str, Any]] = {}
+    missing: list[str] = []
     writers = {
         "users": lambda: _users(org, include_password_hashes),
         "memberships": lambda: (
@@ -160,7 +161,7 @@ def _export(
         "invitations": lambda: (
             model_row(i) for i in Invitation.objects.filter(org=org).order_by("created_at", "id")
         ),
-        "documents": lambda: _documents(org, directory, files),
+        "documents": lambda: _documents(org, directory, files, missing),
         "chunks": lambda: _chunks(org, store),
     }
     for table in TABLES:
@@ -170,7 +171,7 @@ def _export(
             model, order = TENANT_TABLES[table]
             rows = (model_row(obj) for obj in model.objects.for_org(org).order_by(*order).iterator(BATCH))
         if table == "bots":
-            rows = _with_avatars(rows, directory, files)
+            rows = _with_avatars(rows, directory, files, missing)
         files[f"{table}.jsonl"] = archive.write_jsonl(directory / f"{table}.jsonl", rows).as_dict()
     manifest = archive.Manifest(
         org={
@@ -185,7 +186,7 @@ def _export(
         embedder={"name": embedder.name, "dim": embedder.dim},
         tables=list(TABLES),
         files=files,
-        options={"password_hashes": include_password_hashes},
+        options={"password_hashes": include_password_hashes, "missing_files": missing},
     )
     archive.write_manifest(directory, manifest)
     return ExportResult(directory=directory, manifest=manifest)
@@ -207,25 +208,31 @@ def _users(org: Organization, include_password_hashes: bool) -> Iterator[dict[st
         yield {name: getattr(user, name) for name in fields}
 
 
-def _copy_file(key: str, directory: Path, files: dict[str, dict[str, Any]]) -> None:
-    if not key or archive.file_path(key) in files or not storage.exists(key):
+def _copy_file(key: str, directory: Path, files: dict[str, dict[str, Any]], missing: list[str]) -> None:
+    if not key or archive.file_path(key) in files:
+        return
+    if not storage.exists(key):
+        # Already gone on this platform: the row is exported as it is, and the manifest says so.
+        missing.append(key)
         return
     files[archive.file_path(key)] = archive.write_file(
         directory, archive.file_path(key), storage.read(key)
     ).as_dict()
 
 
-def _with_avatars(rows: Any, directory: Path, files: dict[str, dict[str, Any]]) -> Iterator[dict[str, Any]]:
+def _with_avatars(
+    rows: Any, directory: Path, files: dict[str, dict[str, Any]], missing: list[str]
+) -> Iterator[dict[str, Any]]:
     for row in rows:
-        _copy_file(row["avatar_key"], directory, files)
+        _copy_file(row["avatar_key"], directory, files, missing)
         yield row
 
 
 def _documents(
-    org: Organization, directory: Path, files: dict[str, dict[str, Any]]
+    org: Organization, directory: Path, files: dict[str, dict[str, Any]], missing: list[str]
 ) -> Iterator[dict[str, Any]]:
     for document in Document.objects.for_org(org).order_by("created_at", "id").iterator(BATCH):
-        _copy_file(document.storage_key, directory, files)
+        _copy_file(document.storage_key, directory, files, missing)
         yield model_row(document)
 
 

@@ -6,6 +6,7 @@ plus DynamoDB vectors against moto.
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 
@@ -16,6 +17,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from accounts.models import User
+from analytics.models import DailyMetrics
 from bots.models import Bot
 from bots.services import bot_avatar_set
 from chat.models import BotApiKey, Conversation, Message
@@ -134,6 +136,11 @@ def round_trip(populated, tmp_path, django_capture_on_commit_callbacks):
     before_bot = Bot.objects.for_org(org).get(pk=bot.pk)
     documents = {d.pk: (d.storage_key, storage.read(d.storage_key)) for d in Document.objects.for_org(org)}
     before_vectors = stored_vectors(org)
+    before_metrics = sorted(
+        (str(m.day), m.channel, m.user_messages, m.assistant_messages)
+        for m in DailyMetrics.objects.for_org(org)
+    )
+    assert before_metrics
     avatar = storage.read(before_bot.avatar_key)
 
     export = org_export(org=org, directory=tmp_path / "export")
@@ -147,6 +154,11 @@ def round_trip(populated, tmp_path, django_capture_on_commit_callbacks):
 
     result = org_import(directory=tmp_path / "export")
 
+    # The analytics rows as they were (checked before the answer below counts another turn).
+    assert before_metrics == sorted(
+        (str(m.day), m.channel, m.user_messages, m.assistant_messages)
+        for m in DailyMetrics.objects.for_org(org.pk)
+    )
     assert result.org_id == str(org.pk) and result.users_created == 2 and result.users_matched == 0
     restored = Bot.objects.for_org(org.pk).get(pk=bot.pk)
     for name in (
@@ -472,3 +484,16 @@ def test_a_row_this_platform_cannot_read_is_refused_and_nothing_is_written(
     assert not Organization.objects.filter(pk=org.pk).exists()
     assert not any(storage.exists(key) for key in keys)
     assert get_vector_store().count(org_id=str(org.pk), bot_id=str(populated["bot"].pk)) == 0
+
+
+def test_a_file_already_missing_from_storage_is_reported_and_the_row_kept(populated, tmp_path):
+    document = Document.objects.for_org(populated["org"]).order_by("created_at").first()
+    storage.delete(document.storage_key)
+    out, err = io.StringIO(), io.StringIO()
+    call_command(
+        "export_org", str(populated["org"].pk), "--output", str(tmp_path / "e"), stdout=out, stderr=err
+    )
+    assert f"warning: {document.storage_key} is not in storage" in err.getvalue()
+    manifest = archive.load_manifest(tmp_path / "e")
+    assert manifest.options["missing_files"] == [document.storage_key]
+    assert any(r["id"] == str(document.pk) for r in archive.read_jsonl(tmp_path / "e" / "documents.jsonl"))

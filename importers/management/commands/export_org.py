@@ -48,3 +48,5 @@ class Command(BaseCommand):
         for table, count in counts.items():
             self.stdout.write(f"  {table:<22} {count}")
         self.stdout.write(f"  {'stored files':<22} {files}")
+        for key in result.manifest.options.get("missing_files", []):
+            self.stderr.write(f"warning: {key} is not in storage; its row is exported without the file")
