@@ -243,7 +243,11 @@ def _remove_external(run: _Run) -> None:
 
 @contextmanager
 def _preserving_timestamps() -> Iterator[None]:
-    """Let ``bulk_create`` keep the exported ``created_at``/``updated_at`` instead of stamping now."""
+    """Let ``bulk_create`` keep the exported ``created_at``/``updated_at`` instead of stamping now.
+
+    Process-wide (it flips the model fields' flags): right for the ``import_org`` command and its
+    tests, never for code that serves requests in the same process at the same time.
+    """
     touched = []
     for model in [Organization, *ROW_TABLES.values()]:
         for f in model._meta.concrete_fields:
