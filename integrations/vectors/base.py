@@ -92,3 +92,12 @@ class VectorStore(Protocol):
     def count(self, *, org_id: str, bot_id: str, document_id: str | None = None) -> int:
         """Number of chunks stored for the bot (or one document), counting every stored generation."""
         ...
+
+    def read_document(
+        self, *, org_id: str, bot_id: str, document_id: str, generation: int
+    ) -> list[VectorItem]:
+        """Every item of one document generation as written (float32 vectors), sorted by ordinal.
+
+        Backups read vectors through this so a restore needs no re-embedding; it is not metered.
+        """
+        ...

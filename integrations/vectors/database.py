@@ -94,6 +94,26 @@ class DatabaseVectorStore:
             rows = rows.filter(document_id=str(document_id))
         return rows.count()
 
+    def read_document(
+        self, *, org_id: str, bot_id: str, document_id: str, generation: int
+    ) -> list[VectorItem]:
+        rows = (
+            self._rows(org_id, bot_id)
+            .filter(document_id=str(document_id), generation=generation)
+            .order_by("ordinal")
+        )
+        return [
+            VectorItem(
+                chunk_id=row.chunk_id,
+                document_id=row.document_id,
+                ordinal=row.ordinal,
+                vector=unpack_float32(bytes(row.vector), len(row.vector) // 4)[0],
+                text=row.text,
+                metadata=dict(row.metadata),
+            )
+            for row in rows.iterator(chunk_size=500)
+        ]
+
     def _load(self, org_id: str, bot_id: str, active: Mapping[str, int], dim: int) -> LiveMatrix:
         live = {str(d): int(g) for d, g in active.items()}
         rows = (

@@ -413,6 +413,40 @@ class DynamoDBVectorStore:
         prefix = "m#" if document_id is None else f"m#{_check_id('document_id', document_id)}#"
         return sum(int(item["n"]["N"]) for page in self._query(pk, prefix) for item in page)
 
+    def read_document(
+        self, *, org_id: str, bot_id: str, document_id: str, generation: int
+    ) -> list[VectorItem]:
+        pk = tenant_pk(org_id, bot_id)
+        prefix = f"{_check_id('document_id', document_id)}#{_check_generation(generation)}#"
+        vectors: dict[int, np.ndarray] = {}
+        for page in self._query(pk, f"v#{prefix}"):
+            for block in page:
+                matrix, ordinals = _decode_block(block)
+                vectors.update(zip(ordinals.tolist(), matrix, strict=True))
+        items = []
+        for page in self._query(pk, f"t#{prefix}"):
+            for text_item in page:
+                _, _, ordinal = _parse_text_key(text_item["sk"]["S"])
+                # int8 blocks are lossy; their text items keep the exact float32 copy.
+                if "f" in text_item:
+                    raw = _binary(text_item["f"])
+                    vector = exact.unpack_float32(raw, len(raw) // 4)[0]
+                elif ordinal in vectors:
+                    vector = vectors[ordinal]
+                else:
+                    raise DynamoDBStoreError(f"chunk {ordinal} of {prefix} has a text item but no vector")
+                items.append(
+                    VectorItem(
+                        chunk_id=text_item["c"]["S"],
+                        document_id=document_id,
+                        ordinal=ordinal,
+                        vector=np.array(vector, dtype=np.float32),
+                        text=text_item["x"]["S"],
+                        metadata=json.loads(text_item["m"]["S"]) if "m" in text_item else {},
+                    )
+                )
+        return sorted(items, key=lambda item: item.ordinal)
+
     def search(
         self,
         *,

@@ -211,3 +211,18 @@ def test_rows_of_the_old_vector_table_are_copied_and_stay_searchable():
     assert ChunkVector.objects.filter(org_id=str(org.pk)).count() == 3
     executor = MigrationExecutor(connection)
     executor.migrate(executor.loader.graph.leaf_nodes())  # back to the latest state for the next tests
+
+
+def test_read_document_returns_one_generation_exactly_as_written_in_ordinal_order(store):
+    old, new = unit_vectors(3, seed=7), unit_vectors(5, seed=8)
+    store.upsert(org_id="o", bot_id="b", document_id="d", generation=1, items=items("d", old, "old"))
+    store.upsert(org_id="o", bot_id="b", document_id="d", generation=2, items=items("d", new)[::-1])
+    store.upsert(org_id="o", bot_id="other", document_id="d", generation=2, items=items("d", old))
+
+    read = store.read_document(org_id="o", bot_id="b", document_id="d", generation=2)
+
+    assert [item.ordinal for item in read] == [0, 1, 2, 3, 4]
+    assert [item.chunk_id for item in read] == [f"d-{i}" for i in range(5)]
+    assert np.array_equal(np.stack([item.vector for item in read]), new)
+    assert read[2].text == "text d 2" and read[2].metadata["page_start"] == 3
+    assert store.read_document(org_id="o", bot_id="b", document_id="d", generation=3) == []

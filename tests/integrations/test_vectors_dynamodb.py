@@ -861,3 +861,22 @@ def test_region_and_endpoint_build_a_client_lazily(aws):
     put(store, "d", 1, 2)
     assert store.count(org_id="o", bot_id="b") == 2
     assert os.environ["AWS_DEFAULT_REGION"] == REGION
+
+
+@pytest.mark.parametrize("quantization", ["float32", "int8"])
+def test_read_document_returns_the_float32_vectors_of_one_generation(ddb, quantization):
+    store = DynamoDBVectorStore(
+        TABLE, client=ddb, sleep=lambda _: None, quantization=quantization, block_size=4
+    )
+    vectors = clustered_unit_vectors(10, seed=3)
+    store.upsert(org_id="o", bot_id="b", document_id="d", generation=2, items=make_items("d", vectors))
+    store.upsert(org_id="o", bot_id="b", document_id="d", generation=3, items=make_items("d", vectors[:2]))
+
+    read = store.read_document(org_id="o", bot_id="b", document_id="d", generation=2)
+
+    assert [item.ordinal for item in read] == list(range(10))
+    assert [item.chunk_id for item in read] == [item.chunk_id for item in make_items("d", vectors)]
+    # int8 blocks are lossy, but the text items keep the exact float32 copy.
+    assert np.array_equal(np.stack([item.vector for item in read]), vectors)
+    assert read[0].metadata == make_items("d", vectors)[0].metadata
+    assert store.read_document(org_id="o", bot_id="other", document_id="d", generation=2) == []
