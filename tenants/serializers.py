@@ -50,3 +50,22 @@ class InvitationOutputSerializer(serializers.Serializer):
     status = serializers.CharField()
     created_at = serializers.DateTimeField()
     expires_at = serializers.DateTimeField()
+
+
+class QuotaUsageSerializer(serializers.Serializer):
+    used = serializers.IntegerField()
+    limit = serializers.IntegerField(allow_null=True, help_text="null: unlimited.")
+    resets_at = serializers.DateTimeField(
+        allow_null=True, help_text="Monthly quotas: when the count starts again (UTC); otherwise null."
+    )
+
+
+class OrgUsageSerializer(serializers.Serializer):
+    """An organisation's quotas with their current use; takes ``{name: tenants.quotas.QuotaUsage}``."""
+
+    bots = QuotaUsageSerializer()
+    documents = QuotaUsageSerializer()
+    storage_bytes = QuotaUsageSerializer()
+    chunks = QuotaUsageSerializer(help_text="Live passages of the org's documents.")
+    messages_per_month = QuotaUsageSerializer(help_text="Questions asked this calendar month (UTC).")
+    tokens_per_month = QuotaUsageSerializer(help_text="Model prompt and completion tokens this month.")
