@@ -13,7 +13,7 @@ from typing import Any
 
 from django.db.models import F, Sum
 
-from tenants.quotas import quota_enforce, register_counter, utc_now
+from tenants.quotas import quota_enforce, register_counter
 
 from .models import Message, Role
 
@@ -43,9 +43,9 @@ def register() -> None:
 
 def messages_quota_enforce(*, org: Any) -> None:
     """Refuse a question when the org's messages this month are spent (MonthlyQuotaExceeded, 429)."""
-    quota_enforce(org=org, name="messages_per_month", now=utc_now())
+    quota_enforce(org=org, name="messages_per_month")
 
 
 def tokens_quota_enforce(*, org: Any) -> None:
     """Refuse to call the model when the org's model tokens this month are spent (429)."""
-    quota_enforce(org=org, name="tokens_per_month", now=utc_now())
+    quota_enforce(org=org, name="tokens_per_month")

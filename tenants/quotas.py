@@ -42,7 +42,7 @@ QUOTAS: dict[str, Quota] = {
         Quota("documents", "documents"),
         Quota(
             "storage_bytes",
-            "storage",
+            "of storage",
             in_bytes=True,
             advice="delete some documents or ask an administrator to raise the limit.",
         ),
