@@ -62,8 +62,6 @@ def chunk_quota_enforce(*, org: Any, document: Document, chunks: int) -> None:
     document's own live passages do not count: the new generation replaces them."""
     used = chunks_used(org_id=org.pk, exclude_id=document.pk)
     try:
-        quota_enforce(
-            org=org, name="chunks", adding=chunks, used=used, what=f"this document's {chunks:,} passages"
-        )
+        quota_enforce(org=org, name="chunks", adding=chunks, used=used, what="this document")
     except ApplicationError as exc:
         raise ChunkQuotaExceeded(exc.message) from exc
