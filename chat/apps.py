@@ -3,8 +3,3 @@ from django.apps import AppConfig
 
 class ChatConfig(AppConfig):
     name = "chat"
-
-    def ready(self) -> None:
-        from . import quotas
-
-        quotas.register()

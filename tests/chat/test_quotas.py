@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from rest_framework.test import APIClient
 
+from analytics.services import analytics_rebuild
 from chat.models import Channel, Conversation, Message, Role
 from chat.responses import QUOTA_VISITOR_MESSAGE
 from chat.services import api_key_create, chat_answer
@@ -53,6 +54,7 @@ def seed(org, bot, *, questions: int = 0, tokens: int = 0, at: datetime = MID_MA
             completion_tokens=tokens // 3,
         )
     Message.objects.for_org(org).filter(conversation=conversation).update(created_at=at)
+    analytics_rebuild(org=org, day=at.date())  # the day's rollup, as the turns would have kept it
 
 
 def ask_builder(bot, user, client_for):
@@ -166,3 +168,16 @@ def test_token_quota_answers_429_on_the_builder_channel(kb_bot, viewer, client_f
     org.quota_tokens_per_month = 0  # unlimited
     org.save()
     assert ask_builder(kb_bot, viewer, client_for).status_code == 200
+
+
+def test_every_channels_turns_count_as_they_are_answered(kb_bot, owner, viewer, client_for):
+    """No rebuild: the rollup each turn updates is what the monthly quotas read."""
+    _, raw = api_key_create(bot=kb_bot, user=owner, name="server")
+    assert ask_builder(kb_bot, viewer, client_for).status_code == 200
+    assert ask_public(kb_bot).status_code == 200
+    assert ask_api(kb_bot, raw).status_code == 200
+    answers = Message.objects.for_org(kb_bot.org).filter(role=Role.ASSISTANT)
+    tokens = sum(m.prompt_tokens + m.completion_tokens for m in answers)
+    assert tokens > 0
+    assert quotas.quota_used(org=kb_bot.org, name="messages_per_month") == 3
+    assert quotas.quota_used(org=kb_bot.org, name="tokens_per_month") == tokens

@@ -11,6 +11,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.urls import reverse
 
+from analytics.services import analytics_rebuild
 from bots.models import Bot
 from chat.models import Channel, Conversation, Message, Role
 from documents.models import Document
@@ -133,6 +134,7 @@ def test_bot_quota_allows_up_to_the_limit_then_answers_402(org, editor, client_f
 
 
 def _seed_usage(org, bot, *, questions: int, tokens: int, at: datetime) -> None:
+    """Stored messages of day `at`, and that day's rollup rebuilt from them (what a turn keeps current)."""
     conversation = Conversation.objects.create(org=org, bot=bot, channel=Channel.PUBLIC)
     for _ in range(questions):
         Message.objects.create(org=org, bot=bot, conversation=conversation, role=Role.USER, content="q")
@@ -140,6 +142,7 @@ def _seed_usage(org, bot, *, questions: int, tokens: int, at: datetime) -> None:
         org=org, bot=bot, conversation=conversation, role=Role.ASSISTANT, content="a", prompt_tokens=tokens
     )
     Message.objects.for_org(org).filter(conversation=conversation).update(created_at=at)
+    analytics_rebuild(org=org, day=at.date())
 
 
 @pytest.mark.django_db
