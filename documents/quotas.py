@@ -11,7 +11,7 @@ from typing import Any
 
 from django.db.models import Sum
 
-from tenants.errors import ApplicationError
+from tenants.errors import QuotaExceeded
 from tenants.quotas import quota_enforce, register_counter
 
 from .extract import ExtractionError
@@ -63,5 +63,5 @@ def chunk_quota_enforce(*, org: Any, document: Document, chunks: int) -> None:
     used = chunks_used(org_id=org.pk, exclude_id=document.pk)
     try:
         quota_enforce(org=org, name="chunks", adding=chunks, used=used, what="this document")
-    except ApplicationError as exc:
+    except QuotaExceeded as exc:
         raise ChunkQuotaExceeded(exc.message) from exc
