@@ -11,7 +11,9 @@ class AnalyticsConfig(AppConfig):
         from chat.models import Message
         from chat.signals import turn_recorded
 
-        from . import recording
+        from . import quotas, recording
+
+        quotas.register()  # the monthly chat quotas count from the rollup
 
         def on_turn(sender, *, conversation, question, answer, new_conversation, **kwargs):
             recording.record_turn(

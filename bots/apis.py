@@ -5,6 +5,7 @@ from rest_framework.response import Response
 
 from api.pagination import paginate
 from api.views import BotScopedAPIView, OrgScopedAPIView
+from tenants.serializers import QUOTA_EXCEEDED_402
 
 from . import selectors, services
 from .serializers import BotAvatarInputSerializer, BotInputSerializer, BotOutputSerializer
@@ -21,7 +22,7 @@ class BotListApi(OrgScopedAPIView):
             self, selectors.bot_list(org=self.org).select_related("created_by"), BotOutputSerializer
         )
 
-    @extend_schema(request=BotInputSerializer, responses={201: BotOutputSerializer})
+    @extend_schema(request=BotInputSerializer, responses={201: BotOutputSerializer, 402: QUOTA_EXCEEDED_402})
     def post(self, request, org_id):
         data = BotInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)

@@ -16,6 +16,7 @@ from integrations import storage
 from tenants.audit import audit_record
 from tenants.errors import InvalidInput, TooLarge, UnsupportedType
 from tenants.models import Organization
+from tenants.quotas import org_lock_for_quota, quota_enforce
 from tenants.services_common import model_update, model_validate
 
 from .appearance import AvatarRejected, sniff_avatar
@@ -77,6 +78,8 @@ def bot_create(*, org: Organization, user: Any, name: str, **fields: Any) -> Bot
     _ensure_model_allowed(fields.get("model_name"))
     bot = Bot(org=org, created_by=user, name=name.strip(), **fields)
     model_validate(instance=bot)
+    # Counted under the org's lock: two creates racing for the last slot take turns.
+    quota_enforce(org=org_lock_for_quota(org_id=org.pk), name="bots")
     try:
         with transaction.atomic():
             bot.save()

@@ -19,6 +19,7 @@ from rest_framework.response import Response
 from rest_framework.serializers import Serializer
 
 from api.exception_handlers import exception_handler
+from tenants.errors import QuotaExceeded, Unavailable
 
 from . import selectors, services
 from .serializers import ChatOutputSerializer
@@ -68,15 +69,24 @@ def sse(
     return response
 
 
+# What an anonymous visitor learns when the bot's organisation has spent a quota: nothing about the
+# organisation's numbers, the widget's own "can't answer right now" (it shows its text for a 503).
+QUOTA_VISITOR_MESSAGE = "The assistant can't answer right now. Please try again later."
+
+
 def chat_response(*, stream: bool, output: type[Serializer], public: bool = False, **turn: Any):
     """Run one chat turn (``services.chat_answer`` keyword arguments) and answer it."""
-    if stream:
-        return sse(services.chat_answer_stream(**turn), output=output, public=public)
     try:
+        if stream:
+            return sse(services.chat_answer_stream(**turn), output=output, public=public)
         result = services.chat_answer(**turn)
     except services.ChatUnavailable as exc:
         if public:
             raise exc.for_visitors() from exc
+        raise
+    except QuotaExceeded as exc:
+        if public:
+            raise Unavailable(QUOTA_VISITOR_MESSAGE) from exc
         raise
     return Response(output(result).data)
 

@@ -260,7 +260,8 @@ _ERROR_MEANINGS = {
     404: "No such object, or one you may not see.",
     413: "The request body is larger than this endpoint accepts (refused before it is read).",
     415: "Unsupported media type: send application/json.",
-    429: "Rate limited: wait `Retry-After` seconds.",
+    429: "Rate limited, or the organisation's monthly messages or model tokens are spent "
+    "(`code` quota_exceeded, with `quota`, `used`, `limit`, `resets_at`): wait `Retry-After` seconds.",
     503: "The model could not answer now; the exchange is recorded (message_id).",
 }
 

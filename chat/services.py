@@ -46,6 +46,7 @@ from .answerability import AnswerPolicy, Assessment, assess, declines_to_answer
 from .keys import API_KEY_PREFIX
 from .models import BotApiKey, Channel, Conversation, Message, Rating, Role
 from .prompts import build_prompt
+from .quotas import messages_quota_enforce, tokens_quota_enforce
 from .signals import turn_recorded
 
 HISTORY_MESSAGES = 20
@@ -136,6 +137,7 @@ def _start(
 ) -> _Turn:
     started = time.monotonic()
     question = _validate_message(message)
+    messages_quota_enforce(org=bot.org)
     if conversation is None:
         # Saved with both messages in one transaction when the exchange finishes (_finish).
         conversation = Conversation(
@@ -155,6 +157,8 @@ def _start(
         assessment = _assess(
             bot=bot, question=question, embedder=embedder, store=store, retrieval=retrieval, policy=policy
         )
+    if assessment.passages:
+        tokens_quota_enforce(org=bot.org)  # the model will be asked: not once the month's tokens are spent
     return _Turn(
         bot, conversation, question, assessment, history, started, usage, ms_since(retrieval_started)
     )

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 
 from api.pagination import paginate
 from api.views import BotScopedAPIView
+from tenants.serializers import QUOTA_EXCEEDED_402
 
 from . import selectors, services
 from .serializers import (
@@ -42,7 +43,7 @@ class DocumentListApi(BotScopedAPIView):
 
     @extend_schema(
         request={"multipart/form-data": DocumentUploadSerializer},
-        responses={201: DocumentOutputSerializer, 200: DocumentOutputSerializer},
+        responses={201: DocumentOutputSerializer, 200: DocumentOutputSerializer, 402: QUOTA_EXCEEDED_402},
         description="Upload a PDF, DOCX, text or Markdown file (type sniffed from content). The same bytes "
         "uploaded to the same bot again return the existing document with 200.",
     )
@@ -68,7 +69,7 @@ class DocumentListApi(BotScopedAPIView):
 
 
 class DirectUploadApi(BotScopedAPIView):
-    @extend_schema(request=DirectUploadSerializer, responses={201: dict})
+    @extend_schema(request=DirectUploadSerializer, responses={201: dict, 402: QUOTA_EXCEEDED_402})
     def post(self, request, org_id, bot_id):
         data = DirectUploadSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -86,7 +87,10 @@ class DirectUploadApi(BotScopedAPIView):
 
 
 class DirectUploadCompleteApi(BotScopedAPIView):
-    @extend_schema(request=None, responses={202: DocumentOutputSerializer, 200: DocumentOutputSerializer})
+    @extend_schema(
+        request=None,
+        responses={202: DocumentOutputSerializer, 200: DocumentOutputSerializer, 402: QUOTA_EXCEEDED_402},
+    )
     def post(self, request, org_id, bot_id, document_id):
         document = selectors.document_get(bot=self.bot, document_id=document_id)
         document, is_new = services.document_upload_complete(document=document, user=request.user)

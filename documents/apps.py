@@ -16,6 +16,8 @@ class DocumentsConfig(AppConfig):
     name = "documents"
 
     def ready(self) -> None:
-        from . import signals  # noqa: F401  (connects the clean-up after bot and org deletions)
+        from . import quotas, signals  # noqa: F401  (signals: the clean-up after bot and org deletions)
+
+        quotas.register()
 
         post_migrate.connect(_ensure_lexical_index, sender=self, dispatch_uid="documents.lexical_index")

@@ -1,8 +1,11 @@
 """Operator admin. The admin sees every org, so it reads through the `all_orgs` escape hatch."""
 
 from django.contrib import admin
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from .models import AuditEvent, Invitation, Membership, Organization
+from .quotas import QUOTAS, org_usage
 
 
 class TenantAdmin(admin.ModelAdmin):
@@ -44,12 +47,43 @@ class InvitationInline(admin.TabularInline):
 class OrganizationAdmin(admin.ModelAdmin):
     list_display = ["name", "id", "member_count", "created_by", "created_at"]
     search_fields = ["name", "id"]
-    readonly_fields = ["id", "created_by", "created_at", "updated_at"]
+    readonly_fields = ["id", "created_by", "created_at", "updated_at", "quota_usage"]
+    fieldsets = [
+        (None, {"fields": ["id", "name", "created_by", "created_at", "updated_at"]}),
+        (
+            "Quotas",
+            {
+                "description": "Empty: the deployment's default (QUOTA_DEFAULTS); 0: unlimited. "
+                "Monthly quotas count the calendar month in UTC.",
+                "fields": [f"quota_{name}" for name in QUOTAS] + ["quota_usage"],
+            },
+        ),
+    ]
     inlines = [MembershipInline, InvitationInline]
 
     @admin.display(description="Members")
     def member_count(self, obj):
         return obj.memberships.count()
+
+    @admin.display(description="Usage now")
+    def quota_usage(self, obj):
+        if obj is None or obj.pk is None or obj._state.adding:
+            return "—"
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    item.name,
+                    f"{item.used:,}",
+                    "unlimited" if item.limit is None else f"{item.limit:,}",
+                    f"{item.resets_at:%Y-%m-%d %H:%M} UTC" if item.resets_at else "",
+                )
+                for item in org_usage(org=obj)
+            ),
+        )
+        head = mark_safe("<tr><th>Quota</th><th>Used</th><th>Limit</th><th>Resets</th></tr>")
+        return format_html('<table class="quota-usage">{}{}</table>', head, rows)
 
 
 @admin.register(Membership)

@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 from api.pagination import paginate
 from api.views import OrgScopedAPIView
 
-from . import selectors, services
+from . import quotas, selectors, services
 from .models import Role
 from .serializers import (
     InvitationOutputSerializer,
@@ -19,6 +19,7 @@ from .serializers import (
     MembershipOutputSerializer,
     OrgInputSerializer,
     OrgOutputSerializer,
+    OrgUsageSerializer,
 )
 
 
@@ -60,6 +61,17 @@ class OrgDetailApi(OrgScopedAPIView):
     def delete(self, request, org_id):
         services.org_delete(org=self.org, user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class OrgUsageApi(OrgScopedAPIView):
+    @extend_schema(
+        responses=OrgUsageSerializer,
+        description="The organisation's quotas, each with its use now, its limit (null: unlimited) "
+        "and, for monthly quotas, when the count resets. Any member may read it.",
+    )
+    def get(self, request, org_id):
+        usage = {item.name: item for item in quotas.org_usage(org=self.org)}
+        return Response(OrgUsageSerializer(usage).data)
 
 
 class MemberListApi(OrgScopedAPIView):

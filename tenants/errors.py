@@ -72,6 +72,22 @@ class LimitExceeded(ApplicationError):
     code = "limit_exceeded"
 
 
+class QuotaExceeded(ApplicationError):
+    """An organisation's quota (tenants.quotas) refuses the operation.
+
+    Size and count quotas (bots, documents, storage, chunks) answer 402 until something is deleted
+    or the limit raised; monthly quotas (messages, tokens) answer 429 with ``Retry-After`` until the
+    month resets. ``extra`` carries ``quota``, ``used``, ``limit`` and ``resets_at``.
+    """
+
+    http_status = 402
+    code = "quota_exceeded"
+
+
+class MonthlyQuotaExceeded(QuotaExceeded):
+    http_status = 429
+
+
 class Unavailable(ApplicationError):
     """A dependency (model, storage, vector store) cannot serve now; trying later may work."""
 

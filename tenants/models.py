@@ -29,6 +29,14 @@ def role_at_least(role: str, minimum: str) -> bool:
     return ROLE_RANK[Role(role)] >= ROLE_RANK[Role(minimum)]
 
 
+def _quota_field(what: str) -> models.PositiveBigIntegerField:
+    return models.PositiveBigIntegerField(
+        null=True,
+        blank=True,
+        help_text=f"Limit on {what}. Empty: the deployment's default (QUOTA_DEFAULTS); 0: unlimited.",
+    )
+
+
 class Organization(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(max_length=200)
@@ -37,6 +45,13 @@ class Organization(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Per-organisation quota overrides (tenants.quotas): empty = settings.QUOTA_DEFAULTS, 0 = unlimited.
+    quota_bots = _quota_field("bots")
+    quota_documents = _quota_field("documents")
+    quota_storage_bytes = _quota_field("storage (bytes)")
+    quota_chunks = _quota_field("passages (chunks)")
+    quota_messages_per_month = _quota_field("messages per calendar month (UTC)")
+    quota_tokens_per_month = _quota_field("model tokens per calendar month (UTC)")
 
     class Meta:
         ordering = ["name"]

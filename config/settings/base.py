@@ -296,6 +296,42 @@ INVITATION_TTL_DAYS = env.int("INVITATION_TTL_DAYS", default=7)
 DEMO_ADMIN_EMAIL = env.str("DEMO_ADMIN_EMAIL", default="admin@example.com")
 DEMO_ADMIN_PASSWORD = env.str("DEMO_ADMIN_PASSWORD", default="")
 
+# --- Quotas (tenants.quotas) -----------------------------------------------------------------
+# What every organisation may hold and spend unless an operator overrides it on the organisation's
+# admin page. 0 means unlimited (here and in an override); an empty override means "this default".
+# Monthly quotas count the calendar month in UTC. Change any of them with QUOTA_DEFAULTS_JSON,
+# e.g. '{"documents": 200, "tokens_per_month": 0}'; unknown names and negative or non-integer values
+# fail start-up.
+QUOTA_DEFAULTS_BUILTIN = {
+    "bots": 50,
+    "documents": 1000,
+    "storage_bytes": 5 * 1024**3,
+    "chunks": 500_000,
+    "messages_per_month": 100_000,
+    "tokens_per_month": 50_000_000,
+}
+
+
+def _quota_defaults(overrides: object) -> dict[str, int]:
+    if not isinstance(overrides, dict):
+        raise ImproperlyConfigured("QUOTA_DEFAULTS_JSON must be a JSON object of quota name to limit.")
+    unknown = sorted(set(overrides) - set(QUOTA_DEFAULTS_BUILTIN))
+    if unknown:
+        raise ImproperlyConfigured(
+            f"QUOTA_DEFAULTS_JSON names unknown quotas {unknown}; "
+            f"the quotas are {', '.join(QUOTA_DEFAULTS_BUILTIN)}."
+        )
+    merged = {**QUOTA_DEFAULTS_BUILTIN, **overrides}
+    for name, value in merged.items():
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ImproperlyConfigured(
+                f"The {name} quota must be a whole number, 0 or more (0 = unlimited); got {value!r}."
+            )
+    return merged
+
+
+QUOTA_DEFAULTS = _quota_defaults(env.json("QUOTA_DEFAULTS_JSON", default={}))
+
 # --- Knowledge base --------------------------------------------------------------------------
 VECTOR_STORE = _choice("VECTOR_STORE", "database", VECTOR_STORES)
 DYNAMODB_VECTORS_TABLE = env.str("DYNAMODB_VECTORS_TABLE", default="botwright-vectors")

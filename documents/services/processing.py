@@ -35,11 +35,13 @@ from integrations.metrics import MILLISECONDS, Metric, emit_quietly, ms_since
 from integrations.transient import call_with_retries, describe, is_transient
 from integrations.vectors.base import VectorItem, VectorStore
 from integrations.vectors.factory import get_vector_store
+from tenants.quotas import org_lock_for_quota
 
 from ..chunking import Chunk as Piece
 from ..chunking import extract_and_chunk
 from ..extract import ExtractionError, sniff_type
 from ..models import Chunk, Document, DocumentStatus
+from ..quotas import chunk_quota_enforce
 from .uploads import default_title
 
 logger = logging.getLogger(__name__)
@@ -190,6 +192,8 @@ def _attempt(
         pieces, page_count = produce(document)
         if not pieces:
             raise ExtractionError("No text could be extracted from this document.")
+        # Before anything is written (unlocked); switching live checks again under the org's lock.
+        chunk_quota_enforce(org=document.org, document=document, chunks=len(pieces))
         rows = _retry(lambda: _write_chunks(document, generation, pieces), "write chunks")
         _retry(lambda: _progress(document, page_count=page_count, chunks_total=len(rows)), "progress")
         _embed_and_store(document, generation, rows, embedder, store, on_progress, vectors)
@@ -408,11 +412,14 @@ def _switch_live(
 
     def switch() -> tuple[Document | None, int | None]:
         with transaction.atomic():
+            org = org_lock_for_quota(org_id=document.org_id)  # the org first, like every quota check
             current = (
                 Document.objects.for_org(document.org_id).select_for_update().filter(pk=document.pk).first()
             )
             if current is None or current.generation != generation:
                 return current, None  # deleted meanwhile, or a newer re-index took over
+            # Exact: documents finishing at the same time count each other's passages.
+            chunk_quota_enforce(org=org, document=current, chunks=total)
             previous = current.active_generation
             current.active_generation = generation
             current.status = DocumentStatus.READY

@@ -15,11 +15,13 @@ from django.utils import timezone
 from bots.models import Bot
 from integrations import storage
 from tenants.audit import audit_record
-from tenants.errors import Conflict, InvalidInput, TooLarge
+from tenants.errors import Conflict, InvalidInput, QuotaExceeded, TooLarge
 from tenants.errors import UnsupportedType as UnsupportedTypeError
+from tenants.quotas import org_lock_for_quota
 
 from ..extract import EmptyDocument, ExtractionError, UnsupportedType, sniff_type
 from ..models import Document, DocumentStatus
+from ..quotas import document_quota_enforce
 from ..tasks import enqueue_after_commit
 
 # Kept for callers that raise the upload limit error themselves (the upload view does, before it
@@ -78,6 +80,8 @@ def document_upload(
         existing = _existing_by_hash(bot, sha256)
         if existing is not None:
             return existing, False
+        # Early and unlocked, so a full org is refused before its bytes are stored; exact below.
+        document_quota_enforce(org=bot.org, size=len(data))
         document = _create_uploaded(
             bot=bot,
             user=user,
@@ -106,6 +110,8 @@ def _create_uploaded(
     storage.save(key, data)
     try:
         with transaction.atomic():
+            # Counted under the org's lock: two uploads racing for the last slot take turns.
+            document_quota_enforce(org=org_lock_for_quota(org_id=bot.org_id), size=len(data))
             document = Document.objects.create(
                 id=document_id,
                 org_id=bot.org_id,
@@ -130,6 +136,9 @@ def _create_uploaded(
     except IntegrityError:
         storage.delete(key)  # our copy of bytes another upload already stored
         return None
+    except QuotaExceeded:
+        storage.delete(key)  # refused: nothing of this upload stays
+        raise
     return document
 
 
@@ -153,6 +162,8 @@ def document_upload_start(
     except storage.DirectUploadUnavailable as exc:
         raise InvalidInput(str(exc))
     with transaction.atomic():
+        # The declared size holds the slot; completing the upload checks the real size again.
+        document_quota_enforce(org=org_lock_for_quota(org_id=bot.org_id), size=size)
         document = Document.objects.create(
             id=document_id,
             org_id=bot.org_id,
@@ -203,6 +214,8 @@ def document_upload_complete(*, document: Document, user: Any) -> tuple[Document
         fields.update(status=DocumentStatus.FAILED, error=failure)
     try:
         with transaction.atomic():
+            org = org_lock_for_quota(org_id=document.org_id)
+            document_quota_enforce(org=org, size=len(data), new_document=False, replacing=document.pk)
             Document.objects.for_org(document.org_id).filter(pk=document.pk).update(**fields)
             audit_record(
                 actor=user, action="document.upload_completed", target=document, org=document.bot.org
@@ -210,6 +223,9 @@ def document_upload_complete(*, document: Document, user: Any) -> tuple[Document
     except IntegrityError:
         _discard(document)
         return _existing_by_hash(document.bot, sha256), False
+    except QuotaExceeded:
+        _discard(document)  # the real file is larger than the room left: it goes, like a too-large one
+        raise
     document.refresh_from_db()
     if not failure:
         enqueue_after_commit(document)

@@ -114,3 +114,31 @@ def test_dynamodb_vectors_end_to_end_with_reindex_and_delete(
         client_for(editor).delete(doc_url(bot, document_id))
     assert dynamodb_store.count(org_id=str(bot.org_id), bot_id=str(bot.pk)) == 0
     assert retrieve(bot=bot, query="warranty") == []
+
+
+def test_direct_upload_obeys_the_document_and_storage_quotas(bot, editor, s3_storage, client_for):
+    """Starting holds a slot for the declared size (402 when none is left); completing checks the real
+    size again and discards a file that does not fit, object included."""
+    org = bot.org
+    org.quota_storage_bytes = len(TEXT) + 10
+    org.quota_documents = 1
+    org.save()
+    client = client_for(editor)
+    start = {"filename": "manual.md", "size": len(TEXT), "content_type": "text/markdown"}
+    body = client.post(doc_url(bot, suffix="uploads/"), start, format="json").json()
+    second = client.post(doc_url(bot, suffix="uploads/"), start, format="json")
+    assert second.status_code == 402 and second.json()["quota"] == "documents"
+
+    # A larger file than declared: S3 itself refuses it (the POST's content-length-range), moto does
+    # not, which lets this show the second line of defence: the real size is what counts.
+    bigger = TEXT * 3
+    s3_storage.put_object(Bucket=BUCKET, Key=body["upload"]["fields"]["key"], Body=bigger)
+    done = client.post(doc_url(bot, body["document"]["id"], "complete/"))
+    assert done.status_code == 402
+    assert (done.json()["quota"], done.json()["used"], done.json()["limit"]) == (
+        "storage_bytes",
+        0,
+        len(TEXT) + 10,
+    )
+    assert Document.objects.for_org(org).count() == 0
+    assert s3_storage.list_objects_v2(Bucket=BUCKET).get("KeyCount") == 0

@@ -58,6 +58,7 @@ MATRIX = [
     ),
     ("member-delete", "delete", "/api/orgs/{org}/members/{member}/", None, _s(204, 204, 403, 403, 404, 401)),
     ("invitation-list", "get", "/api/orgs/{org}/invitations/", None, _s(200, 200, 403, 403, 404, 401)),
+    ("org-usage", "get", "/api/orgs/{org}/usage/", None, _s(200, 200, 200, 200, 404, 401)),
     ("bot-list", "get", "/api/orgs/{org}/bots/", None, _s(200, 200, 200, 200, 404, 401)),
     (
         "bot-create",
