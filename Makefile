@@ -34,11 +34,12 @@ $(VENV)/.dev-installed: $(VENV)/.installed
 	$(PIP) install -q -e ".[dev,migration]"
 	touch $@
 
-# The tests also compare the ONNX runtime with sentence-transformers, which needs torch. torch goes
-# first, pinned, so pip takes the CPU wheel instead of resolving a multi-GB CUDA build.
+# The tests also compare the ONNX runtime with sentence-transformers, which needs torch, and run a brief
+# load test (locust, gunicorn). torch goes first, pinned, so pip takes the CPU wheel instead of
+# resolving a multi-GB CUDA build.
 $(VENV)/.test-installed: $(VENV)/.dev-installed
 	$(PY) -c "import torch" 2>/dev/null || $(PIP) install -q torch==2.13.0
-	$(PIP) install -q -e ".[dev,reference]"
+	$(PIP) install -q -e ".[dev,reference,loadtest]"
 	touch $@
 
 # Locust and gunicorn, for `make loadtest`.

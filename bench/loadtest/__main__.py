@@ -122,6 +122,9 @@ def start_gunicorn(
         "--worker-class", "gthread",
         "--timeout", "60",
         "--graceful-timeout", "20",
+        # Longer than any Locust wait, so an idle keep-alive connection is never closed by the server
+        # just as the client reuses it (a reset the client would count as an error).
+        "--keep-alive", "30",
     ]  # fmt: skip
     with log.open("a") as f:
         # A session of its own, so the stop reaches gunicorn's workers even if the master is stuck.
