@@ -225,11 +225,12 @@ def main(argv: list[str] | None = None) -> int:
     base = f"http://{HOST}:{port}"
     step(f"gunicorn on {base}: {args.workers} workers × {args.threads} threads")
     server = start_gunicorn(env=env, port=port, workers=args.workers, threads=args.threads, log=log)
-    locust_status = None
+    locust_status = load_start = None
     try:
         wait_ready(base, server)
         warm_up(base, fixture, requests=4 * args.workers * args.threads)
         step(f"locust: {args.users} users for {args.duration} s")
+        load_start = [round(x, 2) for x in os.getloadavg()]
         locust_env = {**os.environ, "LOADTEST_FIXTURE": str(fixture_path), "LOADTEST_OUT": str(out)}
         locust = subprocess.run(
             [
@@ -302,6 +303,7 @@ def main(argv: list[str] | None = None) -> int:
         "threads": args.threads,
         "database": args.database,
         "locust_status": locust_status,
+        "load_average_start": load_start,
     }
     document = result_document(config=config, stats=stats, consistency=consistency)
     (out / "result.json").write_text(json.dumps(document, indent=2))

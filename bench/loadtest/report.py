@@ -44,7 +44,7 @@ def result_document(
         "ok": all(g["ok"] for g in checks if g["required"]),
         "goals_met": all(g["ok"] for g in checks),
         "config": config,
-        "machine": {"cpu_count": os.cpu_count(), "load_average": [round(x, 2) for x in os.getloadavg()]},
+        "machine": {"cpu_count": os.cpu_count(), "load_average_end": [round(x, 2) for x in os.getloadavg()]},
         "duration_s": stats["duration_s"],
         "total": stats["total"],
         "routes": stats["routes"],
@@ -83,10 +83,12 @@ def format_table(routes: dict[str, dict[str, Any]], total: dict[str, Any]) -> st
 
 def format_report(document: dict[str, Any]) -> str:
     cfg = document["config"]
+    machine = document["machine"]
     parts = [
         f"Load test: {cfg['users']} users for {cfg['duration_s']} s against gunicorn "
         f"({cfg['workers']} workers × {cfg['threads']} threads) on PostgreSQL; "
-        f"measured {document['duration_s']} s",
+        f"measured {document['duration_s']} s; load average (1/5/15 min) {cfg.get('load_average_start')} "
+        f"before, {machine['load_average_end']} after, on {machine['cpu_count']} CPUs",
         "",
         format_table(document["routes"], document["total"]),
     ]
