@@ -202,6 +202,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.users < 1 or args.duration < 1:
         parser.error("--users and --duration must be at least 1")
 
+    # A SIGTERM (e.g. a CI timeout) unwinds like Ctrl-C, through the `finally` that stops gunicorn.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     out = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
     for stale in ("stats.json", "writes.json", "consistency.json", "result.json", "server.log"):
