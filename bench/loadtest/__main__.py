@@ -148,6 +148,27 @@ def stop_gunicorn(process: subprocess.Popen) -> None:
         process.wait()
 
 
+def group_cpu_seconds(pgid: int) -> float | None:
+    """User + system CPU seconds of the live processes in process group ``pgid`` (Linux; else None).
+
+    With the server's CPU time beside the wall time, a run on a shared, loaded machine still says
+    what each request cost and how much of the machine the server actually got.
+    """
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return None
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in proc.glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # exited meanwhile
+        if int(fields[2]) == pgid:  # fields after "(comm)": state, ppid, pgrp, ..., utime (12), stime (13)
+            total += int(fields[11]) + int(fields[12])
+    return total / ticks
+
+
 def _request(url: str, *, data: bytes | None = None, headers: dict[str, str] | None = None) -> int:
     req = urllib.request.Request(url, data=data, headers=headers or {})
     try:
@@ -231,13 +252,19 @@ def main(argv: list[str] | None = None) -> int:
     base = f"http://{HOST}:{port}"
     step(f"gunicorn on {base}: {args.workers} workers × {args.threads} threads")
     server = start_gunicorn(env=env, port=port, workers=args.workers, threads=args.threads, log=log)
-    locust_status = load_start = None
+    locust_status = load_start = server_cpu_s = None
     try:
         wait_ready(base, server)
         warm_up(base, fixture, requests=4 * args.workers * args.threads)
         step(f"locust: {args.users} users for {args.duration} s")
         load_start = [round(x, 2) for x in os.getloadavg()]
-        locust_env = {**os.environ, "LOADTEST_FIXTURE": str(fixture_path), "LOADTEST_OUT": str(out)}
+        cpu_start = group_cpu_seconds(server.pid)
+        locust_env = {
+            **os.environ,
+            "LOADTEST_FIXTURE": str(fixture_path),
+            "LOADTEST_OUT": str(out),
+            "LOADTEST_EDITORS": str(max(1, args.users // 10)),
+        }
         locust = subprocess.run(
             [
                 py,
@@ -267,6 +294,9 @@ def main(argv: list[str] | None = None) -> int:
             timeout=args.duration + 300,
         )
         locust_status = locust.returncode
+        cpu_end = group_cpu_seconds(server.pid)
+        if cpu_start is not None and cpu_end is not None:
+            server_cpu_s = round(cpu_end - cpu_start, 1)
         if not (out / "stats.json").exists():
             raise SystemExit(
                 f"locust exited with status {locust_status} without statistics (see {out}/locust.log)"
@@ -310,6 +340,7 @@ def main(argv: list[str] | None = None) -> int:
         "database": args.database,
         "locust_status": locust_status,
         "load_average_start": load_start,
+        "server_cpu_s": server_cpu_s,
     }
     document = result_document(config=config, stats=stats, consistency=consistency)
     (out / "result.json").write_text(json.dumps(document, indent=2))

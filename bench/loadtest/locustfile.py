@@ -11,7 +11,8 @@ from ``LOADTEST_FIXTURE`` and, when the test stops, writes to ``LOADTEST_OUT``:
   address, sent as ``X-Forwarded-For`` to a server that trusts one proxy hop (``TRUSTED_PROXY_COUNT=1``):
   the per-visitor and per-IP limits stay at their defaults and see what real visitors would.
 - ``Member`` (viewers, signed in with a session): lists bots, documents and conversations, searches.
-- ``Editor`` (signed in): uploads a small, unique text or Markdown document, then polls it.
+- ``Editor`` (signed in; ``LOADTEST_EDITORS`` of them, the rest split 7 : 2): uploads a small, unique
+  text or Markdown document, then polls it.
 
 Requests are named by route (``/api/orgs/[org]/bots/[bot]/documents/``), never per id, so the
 statistics group by route.
@@ -170,6 +171,8 @@ class Member(SignedIn):
 
 
 class Editor(SignedIn):
+    # A fixed number (the runner: a tenth of the users, at least one), so a brief run uploads too.
+    fixed_count = int(os.environ.get("LOADTEST_EDITORS") or 0)
     weight = 1
     wait_time = between(5, 12)
     role = "editor"

@@ -92,6 +92,14 @@ def format_report(document: dict[str, Any]) -> str:
         "",
         format_table(document["routes"], document["total"]),
     ]
+    cpu = cfg.get("server_cpu_s")
+    if cpu is not None and document["duration_s"] and document["total"]["requests"]:
+        parts += [
+            "",
+            f"Server CPU during the run: {cpu} s ({cpu / document['duration_s']:.2f} of "
+            f"{machine['cpu_count']} cores on average), {1000 * cpu / document['total']['requests']:.0f} ms "
+            "per request (uploads' processing included)",
+        ]
     if document["errors"]:
         parts += ["", "Errors:"] + [
             f"  {e['occurrences']}× {e['route']}: {e['error']}" for e in document["errors"]

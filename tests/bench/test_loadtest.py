@@ -84,6 +84,8 @@ def test_loadtest_runs_end_to_end_and_its_consistency_check_catches_a_lost_write
     result = json.loads((tmp_path / "result.json").read_text())
     assert result["ok"] and result["consistency"]["ok"] and result["total"]["failures"] == 0
     assert result["routes"][PUBLIC_CHAT]["requests"] > 0
+    uploads = result["consistency"]["documents"]
+    assert uploads["uploads_recorded"] >= 1 and uploads["statuses"] == {"ready": uploads["uploads_recorded"]}
     assert result["consistency"]["messages"]["turns_recorded"] == result["routes"][PUBLIC_CHAT]["requests"]
     assert not any(
         "[" not in route.split(" ", 1)[1] and "-" in route for route in result["routes"]
