@@ -265,34 +265,20 @@ def main(argv: list[str] | None = None) -> int:
             "LOADTEST_OUT": str(out),
             "LOADTEST_EDITORS": str(max(1, args.users // 10)),
         }
-        locust = subprocess.run(
-            [
-                py,
-                "-m",
-                "locust",
-                "-f",
-                str(HERE / "locustfile.py"),
-                "--headless",
-                "--host",
-                base,
-                "--users",
-                str(args.users),
-                "--spawn-rate",
-                str(args.spawn_rate),
-                "--run-time",
-                f"{args.duration}s",
-                "--stop-timeout",
-                "30",  # in-flight requests finish, so every write the server made is seen
-                "--only-summary",
-                "--loglevel",
-                "WARNING",
-            ],  # fmt: skip
-            cwd=ROOT,
-            env=locust_env,
-            stdout=subprocess.DEVNULL,
-            stderr=(out / "locust.log").open("w"),
-            timeout=args.duration + 300,
-        )
+        locust_cmd = [py, "-m", "locust", "-f", str(HERE / "locustfile.py"), "--headless", "--host", base]
+        locust_cmd += ["--users", str(args.users), "--spawn-rate", str(args.spawn_rate)]
+        locust_cmd += ["--run-time", f"{args.duration}s", "--only-summary", "--loglevel", "WARNING"]
+        # In-flight requests finish when the time is up, so every write the server made is seen.
+        locust_cmd += ["--stop-timeout", "30"]
+        with (out / "locust.log").open("w") as locust_log:
+            locust = subprocess.run(
+                locust_cmd,
+                cwd=ROOT,
+                env=locust_env,
+                stdout=subprocess.DEVNULL,
+                stderr=locust_log,
+                timeout=args.duration + 300,
+            )
         locust_status = locust.returncode
         cpu_end = group_cpu_seconds(server.pid)
         if cpu_start is not None and cpu_end is not None:
@@ -302,27 +288,18 @@ def main(argv: list[str] | None = None) -> int:
                 f"locust exited with status {locust_status} without statistics (see {out}/locust.log)"
             )
         step("consistency check (waits for the uploads to be processed)")
-        check = subprocess.run(
-            [
-                py,
-                "-m",
-                "bench.loadtest._db",
-                "check",
-                "--writes",
-                str(out / "writes.json"),
-                "--fixture",
-                str(fixture_path),
-                "--out",
-                str(out / "consistency.json"),
-                "--timeout",
-                str(args.check_timeout),
-            ],  # fmt: skip
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=log.open("a"),
-            timeout=args.check_timeout + 300,
-        )
+        check_cmd = [py, "-m", "bench.loadtest._db", "check", "--fixture", str(fixture_path)]
+        check_cmd += ["--writes", str(out / "writes.json"), "--out", str(out / "consistency.json")]
+        check_cmd += ["--timeout", str(args.check_timeout)]
+        with log.open("a") as server_log:
+            check = subprocess.run(
+                check_cmd,
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=server_log,
+                timeout=args.check_timeout + 300,
+            )
         if not (out / "consistency.json").exists():
             raise SystemExit(f"the consistency check crashed with status {check.returncode} (see {log})")
     finally:

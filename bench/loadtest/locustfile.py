@@ -180,6 +180,7 @@ class Editor(SignedIn):
     def on_start(self) -> None:
         super().on_start()
         self.uploaded: list[str] = []
+        self.upload()  # what the editor came for; also makes every run, however brief, upload
 
     @task(2)
     def upload(self) -> None:
