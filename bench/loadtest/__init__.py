@@ -1,0 +1,1 @@
+"""``make loadtest``: Locust against Botwright served by gunicorn on PostgreSQL (see ``runner``)."""
