@@ -3,8 +3,8 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
+from api.base import APIView
 from tenants import services as tenant_services
 from tenants.errors import InvalidInput
 from tenants.selectors import invitations_for_user, memberships_of
@@ -35,17 +35,7 @@ class AuthConfigApi(APIView):
 
     @extend_schema(responses=AuthConfigSerializer)
     def get(self, request):
-        return Response(
-            {
-                "api_version": settings.API_VERSION,
-                "cognito_enabled": settings.COGNITO_ENABLED,
-                "region": settings.COGNITO_REGION if settings.COGNITO_ENABLED else None,
-                "user_pool_id": settings.COGNITO_USER_POOL_ID or None,
-                "app_client_id": settings.COGNITO_APP_CLIENT_ID or None,
-                "hosted_ui_domain": settings.COGNITO_DOMAIN or None,
-                "basic_auth_enabled": settings.BASIC_AUTH_ENABLED,
-            }
-        )
+        return Response(AuthConfigSerializer(settings).data)
 
 
 class MyInvitationListApi(APIView):
