@@ -6,7 +6,10 @@ Everything under /api/ answers the one error shape; every other path keeps Djang
 
 from __future__ import annotations
 
+import json
+
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.response import HttpResponseRedirectBase
 from django.urls import Resolver404, resolve
 from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
@@ -20,6 +23,10 @@ def is_api_path(path: str) -> bool:
 
 def _error(status: int, detail: str, code: str) -> JsonResponse:
     return JsonResponse({"detail": detail, "code": code}, status=status)
+
+
+class _JsonPermanentRedirect(HttpResponseRedirectBase):
+    status_code = 308  # unlike 301, clients resend the same method and body to the new URL
 
 
 def _with_slash_resolves(path: str) -> bool:
@@ -39,9 +46,8 @@ def api_not_found(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         location = path + "/"
         if request.META.get("QUERY_STRING"):
             location += "?" + request.META["QUERY_STRING"]
-        response = _error(308, f"API routes end with a slash: use {location}.", "trailing_slash")
-        response["Location"] = location
-        return response
+        body = {"detail": f"API routes end with a slash: use {location}.", "code": "trailing_slash"}
+        return _JsonPermanentRedirect(location, content=json.dumps(body), content_type="application/json")
     return _error(404, f"No API route at {path}. The routes are listed at /api/docs/.", "not_found")
 
 
