@@ -5,6 +5,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 from api.base import APIView
+from api.schema import error_responses
 from tenants import services as tenant_services
 from tenants.errors import InvalidInput
 from tenants.selectors import invitations_for_user, memberships_of
@@ -72,7 +73,7 @@ class IdentityLinkApi(APIView):
 
     @extend_schema(
         request=IdentityLinkSerializer,
-        responses=MeSerializer,
+        responses={200: MeSerializer, **error_responses(403, 409)},
         description="Bind the signed-in account to the Cognito identity of `id_token` (its verified email "
         "must be the account's). The explicit way to move an account to another sign-in identity.",
     )

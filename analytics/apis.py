@@ -16,7 +16,7 @@ from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
 
 from api.pagination import paginate
-from api.schema import paginated
+from api.schema import error_responses, paginated
 from api.views import OrgScopedAPIView
 from bots.selectors import bot_get
 from tenants.errors import InvalidInput, NotFound
@@ -102,7 +102,9 @@ class UnansweredListApi(_RangeMixin, OrgScopedAPIView):
 class UnansweredResolveApi(OrgScopedAPIView):
     required_roles = EDITOR_REVIEW
 
-    @extend_schema(request=ResolveInputSerializer, responses=UnansweredStateSerializer)
+    @extend_schema(
+        request=ResolveInputSerializer, responses={200: UnansweredStateSerializer, **error_responses(409)}
+    )
     def post(self, request, org_id, group_id):
         group = selectors.unanswered_get(org=self.org, group_id=group_id)
         data = ResolveInputSerializer(data=request.data)

@@ -31,24 +31,29 @@ def _application_error_response(exc: ApplicationError) -> Response:
     return Response(body, status=exc.http_status, headers=headers)
 
 
-def _flatten(detail: Any, prefix: str) -> Iterator[tuple[str, str]]:
-    """(field, message) pairs of DRF's nested error detail; nested fields as ``a.0.b``."""
+def _flatten(detail: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], str]]:
+    """(key path, message) pairs of DRF's nested error detail (lists of messages, dicts by field
+    or list index)."""
     if isinstance(detail, dict):
         for key, value in detail.items():
-            name = str(key) if not prefix or key == NON_FIELD else f"{prefix}.{key}"
-            yield from _flatten(value, name)
+            yield from _flatten(value, (*path, str(key)))
     elif isinstance(detail, list):
         for item in detail:
-            yield from _flatten(item, prefix)
+            yield from _flatten(item, path)
     else:
-        yield prefix or NON_FIELD, str(detail)
+        yield path, str(detail)
 
 
 def validation_error_body(detail: Any) -> dict[str, Any]:
-    """``{"detail": "<first problem>", "code": "invalid", "errors": {field: [messages]}}``."""
+    """``{"detail": "<first problem>", "code": "invalid", "errors": {field: [messages]}}``.
+
+    ``errors`` is keyed by the body's own fields (a form marks those); an error inside a field (an
+    item of a list, a nested object) names where in its message: ``"0: Not a valid UUID."``.
+    """
     errors: dict[str, list[str]] = {}
-    for field, message in _flatten(detail, ""):
-        errors.setdefault(field, []).append(message)
+    for path, message in _flatten(detail):
+        field, inner = (path[0], path[1:]) if path else (NON_FIELD, ())
+        errors.setdefault(field, []).append(f"{'.'.join(inner)}: {message}" if inner else message)
     if not errors:
         errors[NON_FIELD] = ["Invalid input."]
     field, messages = next(iter(errors.items()))
@@ -62,7 +67,7 @@ def _plain_error_body(exc: exceptions.APIException) -> dict[str, Any]:
     detail = exc.detail
     code = getattr(detail, "code", None) or exc.default_code
     if isinstance(detail, (list, dict)):  # a message given as a list: one string, never a list
-        messages = [message for _, message in _flatten(detail, "")]
+        messages = [message for _, message in _flatten(detail)]
         detail = " ".join(messages) or str(exc.default_detail)
     return {"detail": str(detail), "code": str(code)}
 

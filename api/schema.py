@@ -21,7 +21,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 
-from .serializers import ErrorSerializer
+from .serializers import ErrorSerializer, PageQuerySerializer
 
 ERROR_MEANINGS = {
     400: "Invalid input: `detail` says what, `errors` lists the fields (unknown body fields and unknown "
@@ -29,11 +29,12 @@ ERROR_MEANINGS = {
     401: "Missing, unknown or revoked credentials.",
     402: "A quota of the organisation is used up: `quota`, `used`, `limit`, `resets_at`.",
     403: "Not allowed: role too small, origin not allowed, or the bot is not active.",
-    404: "No such object, or one you may not see.",
+    404: "No such object (or page), or one you may not see.",
     409: "Conflicts with the current state.",
     413: "The request body is larger than this endpoint accepts (refused before it is read).",
     415: "Unsupported media type: send what the request body documents.",
-    429: "Rate limited, or locked out after repeated wrong passwords: wait `Retry-After` seconds.",
+    429: "Rate limited (or, on signed-in routes, locked out after repeated wrong passwords): wait "
+    "`Retry-After` seconds.",
     503: "A dependency could not serve now; try again later.",
 }
 RETRY_AFTER = OpenApiParameter(
@@ -79,7 +80,9 @@ def default_error_statuses(*, view: Any, method: str, path: str, has_request_bod
         statuses += [401, 429]
     if getattr(view, "may_forbid", False):
         statuses.append(403)
-    if "{" in path:
+    query = getattr(view, "query_serializer", None)
+    paginated_list = method == "GET" and isinstance(query, type) and issubclass(query, PageQuerySerializer)
+    if "{" in path or paginated_list:  # a page past the last one is a 404 too
         statuses.append(404)
     if method in BODY_METHODS:
         statuses.append(413)

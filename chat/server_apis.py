@@ -31,7 +31,7 @@ class ApiChatApi(APIView):
         request=ChatInputSerializer,
         responses={
             **chat_answer_responses(ChatOutputSerializer),
-            **error_responses(401, 402, 429, 503),
+            **error_responses(401, 402, 404, 429, 503),
         },
         description=SSE_DESCRIPTION,
     )

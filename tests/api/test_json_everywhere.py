@@ -111,6 +111,7 @@ def test_unknown_query_parameters_are_a_400_like_unknown_body_fields(owner, org,
     assert not Organization.objects.filter(name="X").exists()
     assert client.get("/api/orgs/?page=1&page_size=5").status_code == 200  # pagination is allowed
     assert _error(client.get("/api/orgs/?page_size=0"), 400)["errors"]["page_size"]
+    _error(client.get("/api/orgs/?page=99"), 404)  # past the last page (documented on every list)
 
 
 def test_every_error_detail_is_a_string_even_when_raised_as_a_list():
@@ -125,4 +126,5 @@ def test_every_error_detail_is_a_string_even_when_raised_as_a_list():
         "errors": {"non_field_errors": ["The body is empty."]},
     }
     nested = exception_handler(exceptions.ValidationError({"document_ids": {0: ["Not a UUID."]}}), context)
-    assert nested.data["errors"] == {"document_ids.0": ["Not a UUID."]}
+    assert nested.data["errors"] == {"document_ids": ["0: Not a UUID."]}
+    assert nested.data["detail"] == "document_ids: 0: Not a UUID."
