@@ -16,8 +16,7 @@ import functools
 from typing import Any
 
 from drf_spectacular import openapi
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 
@@ -37,9 +36,6 @@ ERROR_MEANINGS = {
     "`Retry-After` seconds.",
     503: "A dependency could not serve now; try again later.",
 }
-RETRY_AFTER = OpenApiParameter(
-    "Retry-After", OpenApiTypes.INT, OpenApiParameter.HEADER, response=[429], description="Seconds to wait."
-)
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 
