@@ -20,7 +20,7 @@ from rest_framework.test import APIClient
 from accounts.cognito import CognitoVerifier
 from analytics.models import UnansweredQuestion
 from tests.chat.conftest import FAQ
-from tests.contract import RECORD, operations
+from tests.contract import RECORD, check, operations
 from tests.factories import add_member, make_user
 from tests.widget.images import png
 
@@ -210,3 +210,26 @@ def test_every_schema_operation_answers_2xx_within_the_contract(
 
     missing = sorted(operations() - RECORD.succeeded(since=start))
     assert not missing, f"operations without a 2xx call in this walk: {missing}"
+
+
+def test_the_contract_check_catches_drift(owner, org, client_for):
+    """The check is not a rubber stamp: a list sent as an array, a missing field, an undocumented
+    status and a non-JSON error each fail it."""
+    response = client_for(owner).get("/api/orgs/")
+    assert list(check("GET", "/api/orgs/", "", response)) == []
+
+    page = response.json()
+    response.content = json.dumps(page["results"]).encode()  # the old drift: an array, not a page
+    assert list(check("GET", "/api/orgs/", "", response))
+    del page["results"][0]["name"]
+    response.content = json.dumps(page).encode()
+    assert any("name" in problem for problem in check("GET", "/api/orgs/", "", response))
+
+    response.content = json.dumps({"detail": "I'm a teapot."}).encode()
+    response.status_code = 418
+    assert any("not documented" in problem for problem in check("GET", "/api/orgs/", "", response))
+
+    missing = client_for(owner).get(f"/api/orgs/{org.pk}/bots/{org.pk}/")
+    assert missing.status_code == 404 and list(check("GET", missing.wsgi_request.path, "", missing)) == []
+    missing.content, missing["Content-Type"] = b"<h1>Not Found</h1>", "text/html"
+    assert list(check("GET", missing.wsgi_request.path, "", missing))
