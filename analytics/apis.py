@@ -47,7 +47,7 @@ class _RangeMixin:
 
     def range(self, request):
         """(first day, last day, bot or None, the validated query) with the defaults applied."""
-        data = self.query  # validated by api.views.APIView with query_serializer
+        data = self.query  # validated with query_serializer by api.base.APIView
         end = data.get("to") or timezone.now().astimezone(UTC).date()
         start = data.get("from") or end - timedelta(days=DEFAULT_DAYS - 1)
         if start > end:

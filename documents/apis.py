@@ -74,7 +74,7 @@ class DocumentListApi(BotScopedAPIView):
 class DirectUploadApi(BotScopedAPIView):
     @extend_schema(
         request=DirectUploadSerializer,
-        responses={201: DirectUploadOutputSerializer, **error_responses(402, 409)},
+        responses={201: DirectUploadOutputSerializer, **error_responses(402)},
         description="Start a direct-to-storage upload: POST the file to `upload.url` with `upload.fields`, "
         "then call the document's `complete/`.",
     )
@@ -93,7 +93,14 @@ class DirectUploadApi(BotScopedAPIView):
 
 
 class DirectUploadCompleteApi(BotScopedAPIView):
-    @extend_schema(request=None, responses={202: DocumentOutputSerializer, 200: DocumentOutputSerializer})
+    @extend_schema(
+        request=None,
+        responses={
+            202: DocumentOutputSerializer,
+            200: DocumentOutputSerializer,
+            **error_responses(415),  # the uploaded bytes are not a supported type
+        },
+    )
     def post(self, request, org_id, bot_id, document_id):
         document = selectors.document_get(bot=self.bot, document_id=document_id)
         document, is_new = services.document_upload_complete(document=document, user=request.user)
