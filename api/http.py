@@ -41,8 +41,8 @@ def _with_slash_resolves(path: str) -> bool:
 def api_not_found(request: HttpRequest, *args, **kwargs) -> HttpResponse:
     """The last /api/ route: a path without its trailing slash is redirected with 308 (which keeps
     the method and body: a client resends a POST as a POST), anything else is a JSON 404."""
-    path = request.path
-    if not path.endswith("/") and _with_slash_resolves(path):
+    path = request.path  # with the script prefix (a Lambda stage such as /production) for the Location
+    if not path.endswith("/") and _with_slash_resolves(request.path_info):
         location = path + "/"
         if request.META.get("QUERY_STRING"):
             location += "?" + request.META["QUERY_STRING"]
@@ -52,13 +52,13 @@ def api_not_found(request: HttpRequest, *args, **kwargs) -> HttpResponse:
 
 
 def handler404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    if is_api_path(request.path):
+    if is_api_path(request.path_info):
         return _error(404, f"No API route at {request.path}.", "not_found")
     return defaults.page_not_found(request, exception)
 
 
 def handler500(request: HttpRequest) -> HttpResponse:
-    if is_api_path(request.path):
+    if is_api_path(request.path_info):
         return _error(
             500,
             "Something went wrong on our side and it has been logged. Try again; if it keeps "

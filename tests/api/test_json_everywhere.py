@@ -55,6 +55,15 @@ def test_a_post_without_the_trailing_slash_is_redirected_with_its_body(owner, cl
     assert Organization.objects.filter(name="Slashless").count() == 1
 
 
+def test_behind_a_stage_prefix_the_redirect_keeps_the_prefix(owner, client_for):
+    # On Lambda, API Gateway serves the app under its stage (SCRIPT_NAME=/production).
+    response = client_for(owner).post(
+        "/api/orgs", {"name": "Staged"}, format="json", SCRIPT_NAME="/production"
+    )
+    _error(response, 308)
+    assert response["Location"] == "/production/api/orgs/"
+
+
 def test_a_path_that_is_not_a_route_even_with_a_slash_is_a_404_not_a_redirect(client):
     _error(client.post("/api/orgs/not-a-uuid", {}, content_type="application/json"), 404)
 
