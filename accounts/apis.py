@@ -3,8 +3,9 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
+from api.base import APIView
+from api.schema import error_responses
 from tenants import services as tenant_services
 from tenants.errors import InvalidInput
 from tenants.selectors import invitations_for_user, memberships_of
@@ -35,17 +36,7 @@ class AuthConfigApi(APIView):
 
     @extend_schema(responses=AuthConfigSerializer)
     def get(self, request):
-        return Response(
-            {
-                "api_version": settings.API_VERSION,
-                "cognito_enabled": settings.COGNITO_ENABLED,
-                "region": settings.COGNITO_REGION if settings.COGNITO_ENABLED else None,
-                "user_pool_id": settings.COGNITO_USER_POOL_ID or None,
-                "app_client_id": settings.COGNITO_APP_CLIENT_ID or None,
-                "hosted_ui_domain": settings.COGNITO_DOMAIN or None,
-                "basic_auth_enabled": settings.BASIC_AUTH_ENABLED,
-            }
-        )
+        return Response(AuthConfigSerializer(settings).data)
 
 
 class MyInvitationListApi(APIView):
@@ -82,7 +73,7 @@ class IdentityLinkApi(APIView):
 
     @extend_schema(
         request=IdentityLinkSerializer,
-        responses=MeSerializer,
+        responses={200: MeSerializer, **error_responses(403, 409)},
         description="Bind the signed-in account to the Cognito identity of `id_token` (its verified email "
         "must be the account's). The explicit way to move an account to another sign-in identity.",
     )

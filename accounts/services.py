@@ -23,7 +23,7 @@ from .models import User
 
 LINK_HINT = (
     "To use this sign-in for that account, sign in to the account the way you usually do and link "
-    "this identity explicitly (POST /api/auth/identity/link with its ID token), or ask an operator "
+    "this identity explicitly (POST /api/auth/identity/link/ with its ID token), or ask an operator "
     "to unlink the old identity in the admin (Users → Unlink sign-in identity)."
 )
 

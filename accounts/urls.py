@@ -4,7 +4,7 @@ from . import apis
 
 # Mounted under /api/: the signed-in user's own invitations and identity, not an org's.
 urlpatterns = [
-    path("auth/identity/link", apis.IdentityLinkApi.as_view(), name="auth-identity-link"),
+    path("auth/identity/link/", apis.IdentityLinkApi.as_view(), name="auth-identity-link"),
     path("invitations/", apis.MyInvitationListApi.as_view(), name="my-invitations"),
     path(
         "invitations/<uuid:invitation_id>/accept/",

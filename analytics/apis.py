@@ -16,6 +16,7 @@ from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
 
 from api.pagination import paginate
+from api.schema import error_responses, paginated
 from api.views import OrgScopedAPIView
 from bots.selectors import bot_get
 from tenants.errors import InvalidInput, NotFound
@@ -46,9 +47,7 @@ class _RangeMixin:
 
     def range(self, request):
         """(first day, last day, bot or None, the validated query) with the defaults applied."""
-        query = self.query_serializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        data = query.validated_data
+        data = self.query  # validated with query_serializer by api.base.APIView
         end = data.get("to") or timezone.now().astimezone(UTC).date()
         start = data.get("from") or end - timedelta(days=DEFAULT_DAYS - 1)
         if start > end:
@@ -65,7 +64,7 @@ class _RangeMixin:
 class SummaryApi(_RangeMixin, OrgScopedAPIView):
     required_roles = ADMIN_READS
 
-    @extend_schema(parameters=[RangeQuerySerializer], responses=AnalyticsSummarySerializer)
+    @extend_schema(responses=AnalyticsSummarySerializer)
     def get(self, request, org_id):
         start, end, bot, _ = self.range(request)
         return Response(
@@ -79,7 +78,7 @@ class UsageApi(_RangeMixin, OrgScopedAPIView):
     required_roles = ADMIN_READS
     query_serializer = UsageQuerySerializer
 
-    @extend_schema(parameters=[UsageQuerySerializer], responses=AnalyticsUsageSerializer)
+    @extend_schema(responses=AnalyticsUsageSerializer)
     def get(self, request, org_id):
         start, end, _, _ = self.range(request)
         return Response(
@@ -91,7 +90,7 @@ class UnansweredListApi(_RangeMixin, OrgScopedAPIView):
     required_roles = EDITOR_REVIEW
     query_serializer = UnansweredQuerySerializer
 
-    @extend_schema(parameters=[UnansweredQuerySerializer], responses=UnansweredGroupSerializer(many=True))
+    @extend_schema(responses=paginated(UnansweredGroupSerializer))
     def get(self, request, org_id):
         start, end, bot, data = self.range(request)
         groups = selectors.unanswered_list(
@@ -103,7 +102,9 @@ class UnansweredListApi(_RangeMixin, OrgScopedAPIView):
 class UnansweredResolveApi(OrgScopedAPIView):
     required_roles = EDITOR_REVIEW
 
-    @extend_schema(request=ResolveInputSerializer, responses=UnansweredStateSerializer)
+    @extend_schema(
+        request=ResolveInputSerializer, responses={200: UnansweredStateSerializer, **error_responses(409)}
+    )
     def post(self, request, org_id, group_id):
         group = selectors.unanswered_get(org=self.org, group_id=group_id)
         data = ResolveInputSerializer(data=request.data)
@@ -146,10 +147,7 @@ class ExportApi(_RangeMixin, OrgScopedAPIView):
     content_negotiation_class = _AnyFormatParameter
 
     @extend_schema(
-        parameters=[
-            ExportQuerySerializer,
-            OpenApiParameter("dataset", str, OpenApiParameter.PATH, enum=DATASET_NAMES),
-        ],
+        parameters=[OpenApiParameter("dataset", str, OpenApiParameter.PATH, enum=DATASET_NAMES)],
         responses={
             (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="CSV with a header row."),
             (200, "application/x-ndjson"): OpenApiResponse(OpenApiTypes.STR, description="JSON Lines."),

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from api.serializers import StrictSerializer
+from api.serializers import PageQuerySerializer, StrictQuerySerializer, StrictSerializer
 
 from .exports import DATASETS
 from .models import UnansweredStatus
@@ -10,7 +10,7 @@ from .models import UnansweredStatus
 MAX_RANGE_DAYS = 366
 
 
-class RangeQuerySerializer(serializers.Serializer):
+class RangeQuerySerializer(StrictQuerySerializer):
     """`?from=&to=` (UTC days, inclusive; default the last 30 days) and `?bot=` (one bot only)."""
 
     bot = serializers.UUIDField(required=False, help_text="Only this bot of the organisation.")
@@ -24,7 +24,7 @@ class UsageQuerySerializer(RangeQuerySerializer):
     bot = None
 
 
-class UnansweredQuerySerializer(RangeQuerySerializer):
+class UnansweredQuerySerializer(RangeQuerySerializer, PageQuerySerializer):
     status = serializers.ChoiceField(choices=UnansweredStatus.choices, required=False)
 
 

@@ -1,16 +1,18 @@
-"""The scoped base views: every ``/api/orgs/<org_id>/...`` endpoint derives from one of them."""
+"""The scoped base views: every ``/api/orgs/<org_id>/...`` endpoint derives from one of them (and so
+from ``api.base.APIView``, like every API endpoint)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from rest_framework import exceptions
-from rest_framework.views import APIView
 
 from bots.models import Bot
 from bots.selectors import bot_get
 from tenants.models import Membership, Organization, Role, role_at_least
 from tenants.selectors import membership_for
+
+from .base import APIView
 
 
 class OrgScopedAPIView(APIView):
@@ -33,9 +35,9 @@ class OrgScopedAPIView(APIView):
     }
     org: Organization
     membership: Membership
+    may_forbid = True
 
-    def initial(self, request, *args: Any, **kwargs: Any) -> None:
-        super().initial(request, *args, **kwargs)  # authentication + IsAuthenticated
+    def resolve_scope(self, request, **kwargs: Any) -> None:
         self.membership = membership_for(user=request.user, org_id=kwargs["org_id"])
         self.org = self.membership.org
         needed = self.required_roles.get(request.method, Role.OWNER)
@@ -50,6 +52,6 @@ class BotScopedAPIView(OrgScopedAPIView):
 
     bot: Bot
 
-    def initial(self, request, *args: Any, **kwargs: Any) -> None:
-        super().initial(request, *args, **kwargs)
+    def resolve_scope(self, request, **kwargs: Any) -> None:
+        super().resolve_scope(request, **kwargs)
         self.bot = bot_get(org=self.org, bot_id=kwargs["bot_id"])

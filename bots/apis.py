@@ -4,8 +4,9 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from api.pagination import paginate
+from api.schema import error_responses, paginated
+from api.serializers import PageQuerySerializer
 from api.views import BotScopedAPIView, OrgScopedAPIView
-from tenants.serializers import QUOTA_EXCEEDED_402
 
 from . import selectors, services
 from .serializers import BotAvatarInputSerializer, BotInputSerializer, BotOutputSerializer
@@ -16,13 +17,15 @@ def _bot_body(bot, request) -> dict:
 
 
 class BotListApi(OrgScopedAPIView):
-    @extend_schema(responses=BotOutputSerializer(many=True))
+    query_serializer = PageQuerySerializer
+
+    @extend_schema(responses=paginated(BotOutputSerializer))
     def get(self, request, org_id):
         return paginate(
             self, selectors.bot_list(org=self.org).select_related("created_by"), BotOutputSerializer
         )
 
-    @extend_schema(request=BotInputSerializer, responses={201: BotOutputSerializer, 402: QUOTA_EXCEEDED_402})
+    @extend_schema(request=BotInputSerializer, responses={201: BotOutputSerializer, **error_responses(402)})
     def post(self, request, org_id):
         data = BotInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -66,6 +69,8 @@ class BotAvatarApi(BotScopedAPIView):
         bot = services.bot_avatar_set(bot=self.bot, user=request.user, data=upload.read())
         return Response(_bot_body(bot, request))
 
-    @extend_schema(responses=BotOutputSerializer, description="Remove the avatar: the widget shows initials.")
+    @extend_schema(
+        responses={200: BotOutputSerializer}, description="Remove the avatar: the widget shows initials."
+    )
     def delete(self, request, org_id, bot_id):
         return Response(_bot_body(services.bot_avatar_clear(bot=self.bot, user=request.user), request))

@@ -16,29 +16,28 @@ from rest_framework.response import Response
 
 from api.pagination import paginate
 from api.parsers import JSONParser
+from api.schema import error_responses, paginated
+from api.serializers import PAGE_PARAMETERS, PageQuerySerializer
 from api.views import BotScopedAPIView, OrgScopedAPIView
 from documents.retrieval import retrieve
 from tenants.models import Role
 
 from . import ratelimit, selectors, services
 from .models import Channel
-from .responses import RETRY_AFTER, SSE_DESCRIPTION, chat_answer_responses, continue_or_start
+from .responses import SSE_DESCRIPTION, chat_answer_responses, continue_or_start
 from .serializers import (
     ApiKeyCreatedSerializer,
     ApiKeyInputSerializer,
     ApiKeyOutputSerializer,
-    ApiKeyPageSerializer,
     ChatInputSerializer,
     ChatOutputSerializer,
     ConversationDetailSerializer,
     ConversationFilterSerializer,
     ConversationOutputSerializer,
-    ConversationPageSerializer,
     FeedbackInputSerializer,
     MessageOutputSerializer,
     SearchInputSerializer,
     SearchOutputSerializer,
-    error_responses,
 )
 
 VIEWER_POSTS = {**OrgScopedAPIView.required_roles, "POST": Role.VIEWER}
@@ -54,8 +53,7 @@ class SearchApi(BuilderAPIView):
 
     @extend_schema(
         request=SearchInputSerializer,
-        responses={200: SearchOutputSerializer, **error_responses(400, 401, 403, 404, 413, 415, 429)},
-        parameters=[RETRY_AFTER],
+        responses={200: SearchOutputSerializer, **error_responses(429)},
     )
     def post(self, request, org_id, bot_id):
         ratelimit.check(f"member:{request.user.pk}", settings.MEMBER_CHAT_RATE, limit="member")
@@ -78,9 +76,8 @@ class ChatApi(BuilderAPIView):
         request=ChatInputSerializer,
         responses={
             **chat_answer_responses(ChatOutputSerializer),
-            **error_responses(400, 401, 403, 404, 413, 415, 429, 503),
+            **error_responses(402, 429, 503),
         },
-        parameters=[RETRY_AFTER],
         description=SSE_DESCRIPTION,
     )
     def post(self, request, org_id, bot_id):
@@ -93,20 +90,19 @@ class ChatApi(BuilderAPIView):
 
 
 class ConversationListApi(BuilderAPIView):
+    query_serializer = ConversationFilterSerializer
+
     @extend_schema(
-        operation_id="orgs_bots_conversations_list",
-        parameters=[ConversationFilterSerializer],
-        responses={200: ConversationPageSerializer, **error_responses(400, 401, 404)},
+        operation_id="orgs_bots_conversations_list", responses=paginated(ConversationOutputSerializer)
     )
     def get(self, request, org_id, bot_id):
-        filters = ConversationFilterSerializer(data=request.query_params)
-        filters.is_valid(raise_exception=True)
-        qs = selectors.conversation_list(bot=self.bot, **filters.validated_data)
+        filters = {k: v for k, v in self.query.items() if k not in PAGE_PARAMETERS}
+        qs = selectors.conversation_list(bot=self.bot, **filters)
         return paginate(self, qs, ConversationOutputSerializer)
 
 
 class ConversationDetailApi(BuilderAPIView):
-    @extend_schema(responses={200: ConversationDetailSerializer, **error_responses(401, 404)})
+    @extend_schema(responses=ConversationDetailSerializer)
     def get(self, request, org_id, bot_id, conversation_id):
         conversation = selectors.conversation_with_messages(bot=self.bot, conversation_id=conversation_id)
         return Response(ConversationDetailSerializer(conversation).data)
@@ -117,7 +113,7 @@ class FeedbackApi(BuilderAPIView):
 
     @extend_schema(
         request=FeedbackInputSerializer,
-        responses={200: MessageOutputSerializer, **error_responses(400, 401, 403, 404, 413, 415)},
+        responses=MessageOutputSerializer,
     )
     def post(self, request, org_id, bot_id, message_id):
         message = selectors.message_get(bot=self.bot, message_id=message_id)
@@ -129,17 +125,15 @@ class FeedbackApi(BuilderAPIView):
 
 class ApiKeyListApi(BuilderAPIView):
     required_roles = ADMIN_ONLY
+    query_serializer = PageQuerySerializer
 
-    @extend_schema(
-        operation_id="orgs_bots_api_keys_list",
-        responses={200: ApiKeyPageSerializer, **error_responses(401, 403, 404)},
-    )
+    @extend_schema(operation_id="orgs_bots_api_keys_list", responses=paginated(ApiKeyOutputSerializer))
     def get(self, request, org_id, bot_id):
         return paginate(self, selectors.api_key_list(bot=self.bot), ApiKeyOutputSerializer)
 
     @extend_schema(
         request=ApiKeyInputSerializer,
-        responses={201: ApiKeyCreatedSerializer, **error_responses(400, 401, 403, 404, 413, 415)},
+        responses={201: ApiKeyCreatedSerializer},
     )
     def post(self, request, org_id, bot_id):
         data = ApiKeyInputSerializer(data=request.data)
@@ -152,7 +146,7 @@ class ApiKeyListApi(BuilderAPIView):
 class ApiKeyDetailApi(BuilderAPIView):
     required_roles = ADMIN_ONLY
 
-    @extend_schema(responses={204: None, **error_responses(401, 403, 404)})
+    @extend_schema(responses={204: None})
     def delete(self, request, org_id, bot_id, key_id):
         key = selectors.api_key_get(bot=self.bot, key_id=key_id)
         services.api_key_revoke(key=key, user=request.user)

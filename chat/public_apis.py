@@ -25,9 +25,10 @@ from rest_framework import status
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
+from api.base import APIView
 from api.parsers import JSONParser
+from api.schema import error_responses
 from bots.appearance import AVATAR_TYPES
 from bots.models import Bot
 from bots.selectors import bot_avatar_read
@@ -37,16 +38,16 @@ from tenants.errors import Forbidden, InvalidInput
 from . import ratelimit, selectors, services
 from .cors import VISITOR_HEADER, allow_headers, origin_allowed, preflight_headers
 from .models import Channel
-from .responses import RETRY_AFTER, SSE_DESCRIPTION, chat_answer_responses, chat_response
+from .responses import SSE_DESCRIPTION, chat_answer_responses, chat_response
 from .serializers import (
     VISITOR_ID_PATTERN,
+    AvatarQuerySerializer,
     PublicBotSerializer,
     PublicChatInputSerializer,
     PublicChatOutputSerializer,
     PublicConversationSerializer,
     PublicFeedbackInputSerializer,
     PublicFeedbackOutputSerializer,
-    error_responses,
 )
 
 BOT_INACTIVE = "This bot is not active."
@@ -92,6 +93,7 @@ class PublicAPIView(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
     parser_classes = [JSONParser]
+    may_forbid = True  # origin not allowed, bot inactive
     bot: Bot | None = None
     origin = ""
 
@@ -117,6 +119,8 @@ class PublicAPIView(APIView):
     def initial(self, request, *args, **kwargs):
         self.origin = request.headers.get("Origin", "")
         super().initial(request, *args, **kwargs)
+
+    def resolve_scope(self, request, **kwargs):
         self.bot = self.bot_for(kwargs)
         if self.origin and not origin_allowed(self.origin, self.bot.allowed_origins):
             raise Forbidden(
@@ -143,7 +147,7 @@ class PublicAPIView(APIView):
 
 
 class PublicBotApi(PublicAPIView):
-    @extend_schema(responses={200: PublicBotSerializer, **error_responses(403, 404)})
+    @extend_schema(responses=PublicBotSerializer)
     def get(self, request, public_id):
         return Response(PublicBotSerializer(self.bot, context={"request": request}).data)
 
@@ -163,15 +167,12 @@ AVATAR_CACHE_S = 365 * 24 * 3600
 
 class PublicBotAvatarApi(PublicAPIView):
     content_negotiation_class = _AnyAcceptNegotiation
+    query_serializer = AvatarQuerySerializer
 
     @extend_schema(
-        parameters=[OpenApiParameter("v", str, description="The avatar's version, from `avatar_url`.")],
         responses={
-            **{
-                (200, content_type): OpenApiResponse(response=OpenApiTypes.BINARY)
-                for content_type in AVATAR_TYPES.values()
-            },
-            **error_responses(403, 404),
+            (200, content_type): OpenApiResponse(response=OpenApiTypes.BINARY)
+            for content_type in AVATAR_TYPES.values()
         },
         description="The bot's avatar image for the widget. `avatar_url` carries a version that "
         "changes with the image, so that URL may be cached for a year.",
@@ -185,7 +186,7 @@ class PublicBotAvatarApi(PublicAPIView):
         response["Content-Security-Policy"] = "default-src 'none'; sandbox"
         response["Content-Disposition"] = "inline"
         response["Cross-Origin-Resource-Policy"] = "cross-origin"
-        current = request.query_params.get("v") == self.bot.avatar_version
+        current = self.query.get("v") == self.bot.avatar_version
         response["Cache-Control"] = f"public, max-age={AVATAR_CACHE_S}, immutable" if current else "no-cache"
         return response
 
@@ -193,10 +194,10 @@ class PublicBotAvatarApi(PublicAPIView):
 class PublicChatApi(PublicAPIView):
     @extend_schema(
         request=PublicChatInputSerializer,
-        parameters=[VISITOR_HEADER_PARAMETER, VISITOR_RESPONSE_HEADER, RETRY_AFTER],
+        parameters=[VISITOR_HEADER_PARAMETER, VISITOR_RESPONSE_HEADER],
         responses={
             **chat_answer_responses(PublicChatOutputSerializer),
-            **error_responses(400, 403, 404, 413, 415, 429, 503),
+            **error_responses(402, 429, 503),
         },
         description="Ask the bot. Without a visitor id a new visitor is issued one (`visitor_id`); "
         "send it back in X-Visitor-Id to continue a conversation. " + SSE_DESCRIPTION,
@@ -229,17 +230,20 @@ class PublicChatApi(PublicAPIView):
 
 
 class PublicConversationApi(PublicAPIView):
-    @extend_schema(
-        parameters=[VISITOR_HEADER_PARAMETER],
-        responses={200: PublicConversationSerializer, **error_responses(400, 403, 404)},
-        description="The visitor's own conversation; the visitor id goes in X-Visitor-Id, never the URL.",
-    )
-    def get(self, request, public_id, conversation_id):
+    def validated_query(self, request):
         if "visitor_id" in request.query_params:
             raise InvalidInput(
                 f"The visitor id travels in the {VISITOR_HEADER} header, never in the URL "
                 "(URLs end up in access logs); drop ?visitor_id=."
             )
+        return super().validated_query(request)
+
+    @extend_schema(
+        parameters=[VISITOR_HEADER_PARAMETER],
+        responses=PublicConversationSerializer,
+        description="The visitor's own conversation; the visitor id goes in X-Visitor-Id, never the URL.",
+    )
+    def get(self, request, public_id, conversation_id):
         conversation = selectors.public_conversation_get(
             bot=self.bot,
             conversation_id=conversation_id,
@@ -258,7 +262,7 @@ class PublicFeedbackApi(PublicAPIView):
     @extend_schema(
         request=PublicFeedbackInputSerializer,
         parameters=[VISITOR_HEADER_PARAMETER],
-        responses={200: PublicFeedbackOutputSerializer, **error_responses(400, 403, 404, 413, 415)},
+        responses=PublicFeedbackOutputSerializer,
     )
     def post(self, request, message_id):
         data = PublicFeedbackInputSerializer(data=request.data)

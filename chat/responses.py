@@ -14,7 +14,7 @@ from typing import Any
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+from drf_spectacular.utils import OpenApiResponse
 from rest_framework.response import Response
 from rest_framework.serializers import Serializer
 
@@ -28,9 +28,6 @@ SSE_DESCRIPTION = (
     'With `"stream": true` the answer is `text/event-stream`: `token` events `{"text"}` with the '
     "answer's pieces, then either `done` (the same body as the JSON answer) or `error` (the error "
     "shape, with `message_id`; text already streamed is withdrawn)."
-)
-RETRY_AFTER = OpenApiParameter(
-    "Retry-After", OpenApiTypes.INT, OpenApiParameter.HEADER, response=[429], description="Seconds to wait."
 )
 
 

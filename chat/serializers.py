@@ -1,16 +1,15 @@
 """Request and response shapes of every chat endpoint (builder, public, API key).
 
 Every response is built by the serializer its OpenAPI entry names, so the schema cannot drift from
-what is sent; error bodies are `ChatErrorSerializer`.
+what is sent; error bodies are `api.serializers.ErrorSerializer`.
 """
 
 import hashlib
 
 from django.conf import settings
-from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
-from api.serializers import StrictSerializer
+from api.serializers import PageQuerySerializer, StrictQuerySerializer, StrictSerializer
 from bots.appearance import initials
 from bots.embed import avatar_url
 from documents.serializers import PassageSerializer, SourceSerializer
@@ -85,7 +84,7 @@ class PublicChatOutputSerializer(ChatOutputSerializer):
     )
 
 
-class ConversationFilterSerializer(serializers.Serializer):
+class ConversationFilterSerializer(PageQuerySerializer):
     since = serializers.DateTimeField(required=False)
     until = serializers.DateTimeField(required=False)
     channel = serializers.ChoiceField(choices=Channel.choices, required=False)
@@ -173,25 +172,13 @@ class ApiKeyCreatedSerializer(ApiKeyOutputSerializer):
         return self.context["raw_key"]
 
 
-class _PageSerializer(serializers.Serializer):
-    """api.pagination's page: ``{count, next, previous, results}``; subclasses name the results."""
-
-    count = serializers.IntegerField()
-    next = serializers.URLField(allow_null=True)
-    previous = serializers.URLField(allow_null=True)
-
-
-class ConversationPageSerializer(_PageSerializer):
-    results = ConversationOutputSerializer(many=True)
-
-
-class ApiKeyPageSerializer(_PageSerializer):
-    results = ApiKeyOutputSerializer(many=True)
-
-
 class ConversationDetailSerializer(ConversationOutputSerializer):
     # Ordered and fetched by chat.selectors.conversation_with_messages.
     messages = MessageOutputSerializer(many=True, source="ordered_messages")
+
+
+class AvatarQuerySerializer(StrictQuerySerializer):
+    v = serializers.CharField(required=False, help_text="The avatar's version, from `avatar_url`.")
 
 
 class PublicBotSerializer(serializers.Serializer):
@@ -229,46 +216,3 @@ class PublicConversationSerializer(serializers.Serializer):
 class PublicFeedbackOutputSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     rating = serializers.CharField()
-
-
-# --- Errors ----------------------------------------------------------------------------------
-
-
-class ChatErrorSerializer(serializers.Serializer):
-    """The API's one error shape (api.exception_handlers), with the fields chat errors add."""
-
-    detail = serializers.CharField(help_text="What went wrong and what to do, for people.")
-    code = serializers.CharField(required=False, help_text="Stable machine-readable reason.")
-    errors = serializers.DictField(
-        child=serializers.ListField(child=serializers.CharField()),
-        required=False,
-        help_text="Validation errors by field.",
-    )
-    message_id = serializers.UUIDField(
-        required=False, help_text="503 model_unavailable: the recorded (unanswered) assistant message."
-    )
-    limit = serializers.CharField(
-        required=False, help_text="429: which limit refused (visitor, ip, bot, member, api_key)."
-    )
-    limit_bytes = serializers.IntegerField(required=False, help_text="413: the most bytes accepted.")
-
-
-_ERROR_MEANINGS = {
-    400: "Invalid input: `errors` lists the fields.",
-    401: "Missing, unknown or revoked credentials.",
-    403: "Not allowed: role too small, origin not allowed, or the bot is not active.",
-    404: "No such object, or one you may not see.",
-    413: "The request body is larger than this endpoint accepts (refused before it is read).",
-    415: "Unsupported media type: send application/json.",
-    429: "Rate limited, or the organisation's monthly messages or model tokens are spent "
-    "(`code` quota_exceeded, with `quota`, `used`, `limit`, `resets_at`): wait `Retry-After` seconds.",
-    503: "The model could not answer now; the exchange is recorded (message_id).",
-}
-
-
-def error_responses(*statuses: int) -> dict[int, OpenApiResponse]:
-    """OpenAPI entries for the error statuses an endpoint can answer, in the one error shape."""
-    return {
-        code: OpenApiResponse(response=ChatErrorSerializer, description=_ERROR_MEANINGS[code])
-        for code in statuses
-    }

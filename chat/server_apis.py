@@ -10,15 +10,16 @@ from django.conf import settings
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions
 from rest_framework.permissions import AllowAny
-from rest_framework.views import APIView
 
+from api.base import APIView
 from api.parsers import JSONParser
+from api.schema import error_responses
 
 from . import ratelimit
 from .authentication import BotApiKeyAuthentication
 from .models import BotApiKey, Channel
-from .responses import RETRY_AFTER, SSE_DESCRIPTION, chat_answer_responses, continue_or_start
-from .serializers import ChatInputSerializer, ChatOutputSerializer, error_responses
+from .responses import SSE_DESCRIPTION, chat_answer_responses, continue_or_start
+from .serializers import ChatInputSerializer, ChatOutputSerializer
 
 
 class ApiChatApi(APIView):
@@ -30,9 +31,8 @@ class ApiChatApi(APIView):
         request=ChatInputSerializer,
         responses={
             **chat_answer_responses(ChatOutputSerializer),
-            **error_responses(400, 401, 404, 413, 415, 429, 503),
+            **error_responses(401, 402, 404, 429, 503),
         },
-        parameters=[RETRY_AFTER],
         description=SSE_DESCRIPTION,
     )
     def post(self, request):

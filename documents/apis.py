@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 from django.conf import settings
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from api.pagination import paginate
+from api.schema import error_responses, paginated
+from api.serializers import PageQuerySerializer
 from api.views import BotScopedAPIView
-from tenants.serializers import QUOTA_EXCEEDED_402
 
 from . import selectors, services
 from .serializers import (
+    BotReindexOutputSerializer,
     ChunkOutputSerializer,
+    DirectUploadOutputSerializer,
     DirectUploadSerializer,
     DocumentFilterSerializer,
     DocumentOutputSerializer,
@@ -24,6 +27,7 @@ from .serializers import (
 
 class DocumentListApi(BotScopedAPIView):
     parser_classes = [MultiPartParser]
+    query_serializer = DocumentFilterSerializer
 
     @staticmethod
     def request_body_limit() -> int:
@@ -31,19 +35,18 @@ class DocumentListApi(BotScopedAPIView):
         holds every other route to REQUEST_MAX_BODY_BYTES); 64 KiB more for the multipart framing."""
         return settings.DOCUMENT_MAX_UPLOAD_BYTES + 64 * 1024
 
-    @extend_schema(
-        parameters=[OpenApiParameter("status", str, enum=["pending", "processing", "ready", "failed"])],
-        responses=DocumentOutputSerializer(many=True),
-    )
+    @extend_schema(responses=paginated(DocumentOutputSerializer))
     def get(self, request, org_id, bot_id):
-        filters = DocumentFilterSerializer(data=request.query_params)
-        filters.is_valid(raise_exception=True)
-        qs = selectors.document_list(bot=self.bot, status=filters.validated_data.get("status"))
+        qs = selectors.document_list(bot=self.bot, status=self.query.get("status"))
         return paginate(self, qs, DocumentOutputSerializer)
 
     @extend_schema(
         request={"multipart/form-data": DocumentUploadSerializer},
-        responses={201: DocumentOutputSerializer, 200: DocumentOutputSerializer, 402: QUOTA_EXCEEDED_402},
+        responses={
+            201: DocumentOutputSerializer,
+            200: DocumentOutputSerializer,
+            **error_responses(402, 409),
+        },
         description="Upload a PDF, DOCX, text or Markdown file (type sniffed from content). The same bytes "
         "uploaded to the same bot again return the existing document with 200.",
     )
@@ -69,7 +72,12 @@ class DocumentListApi(BotScopedAPIView):
 
 
 class DirectUploadApi(BotScopedAPIView):
-    @extend_schema(request=DirectUploadSerializer, responses={201: dict, 402: QUOTA_EXCEEDED_402})
+    @extend_schema(
+        request=DirectUploadSerializer,
+        responses={201: DirectUploadOutputSerializer, **error_responses(402)},
+        description="Start a direct-to-storage upload: POST the file to `upload.url` with `upload.fields`, "
+        "then call the document's `complete/`.",
+    )
     def post(self, request, org_id, bot_id):
         data = DirectUploadSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -80,16 +88,18 @@ class DirectUploadApi(BotScopedAPIView):
             size=data.validated_data["size"],
             content_type=data.validated_data.get("content_type") or "application/octet-stream",
         )
-        return Response(
-            {"document": DocumentOutputSerializer(document).data, "upload": post},
-            status=status.HTTP_201_CREATED,
-        )
+        body = DirectUploadOutputSerializer({"document": document, "upload": post}).data
+        return Response(body, status=status.HTTP_201_CREATED)
 
 
 class DirectUploadCompleteApi(BotScopedAPIView):
     @extend_schema(
         request=None,
-        responses={202: DocumentOutputSerializer, 200: DocumentOutputSerializer, 402: QUOTA_EXCEEDED_402},
+        responses={
+            202: DocumentOutputSerializer,
+            200: DocumentOutputSerializer,
+            **error_responses(402, 415),  # 415: the uploaded bytes are not a supported type
+        },
     )
     def post(self, request, org_id, bot_id, document_id):
         document = selectors.document_get(bot=self.bot, document_id=document_id)
@@ -113,7 +123,9 @@ class DocumentDetailApi(BotScopedAPIView):
 
 
 class DocumentChunksApi(BotScopedAPIView):
-    @extend_schema(responses=ChunkOutputSerializer(many=True))
+    query_serializer = PageQuerySerializer
+
+    @extend_schema(responses=paginated(ChunkOutputSerializer))
     def get(self, request, org_id, bot_id, document_id):
         document = selectors.document_get(bot=self.bot, document_id=document_id)
         return paginate(self, selectors.chunk_list(document=document), ChunkOutputSerializer)
@@ -129,7 +141,8 @@ class DocumentReindexApi(BotScopedAPIView):
 
 
 class BotReindexApi(BotScopedAPIView):
-    @extend_schema(request=None, responses={202: dict})
+    @extend_schema(request=None, responses={202: BotReindexOutputSerializer})
     def post(self, request, org_id, bot_id):
         count = services.bot_reindex(bot=self.bot, user=request.user)
-        return Response({"documents": count}, status=status.HTTP_202_ACCEPTED)
+        body = BotReindexOutputSerializer({"documents": count}).data
+        return Response(body, status=status.HTTP_202_ACCEPTED)

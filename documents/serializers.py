@@ -2,7 +2,7 @@ from collections.abc import Mapping
 
 from rest_framework import serializers
 
-from api.serializers import StrictSerializer
+from api.serializers import PageQuerySerializer, StrictSerializer
 
 from .models import DocumentStatus
 
@@ -42,7 +42,23 @@ class DirectUploadSerializer(StrictSerializer):
     content_type = serializers.CharField(max_length=200, required=False, allow_blank=True)
 
 
-class DocumentFilterSerializer(serializers.Serializer):
+class DirectUploadPostSerializer(serializers.Serializer):
+    """A presigned S3 POST: send the file as the last field of a multipart form to ``url``."""
+
+    url = serializers.URLField()
+    fields = serializers.DictField(child=serializers.CharField(), help_text="Form fields to send first.")
+
+
+class DirectUploadOutputSerializer(serializers.Serializer):
+    document = DocumentOutputSerializer()
+    upload = DirectUploadPostSerializer()
+
+
+class BotReindexOutputSerializer(serializers.Serializer):
+    documents = serializers.IntegerField(help_text="Documents queued for reindexing.")
+
+
+class DocumentFilterSerializer(PageQuerySerializer):
     status = serializers.ChoiceField(choices=DocumentStatus.choices, required=False)
 
 

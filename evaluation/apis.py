@@ -13,6 +13,8 @@ from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from api.pagination import paginate
+from api.schema import error_responses, paginated
+from api.serializers import PageQuerySerializer
 from api.views import BotScopedAPIView
 from chat import ratelimit
 from tenants.errors import InvalidInput
@@ -26,16 +28,16 @@ from .serializers import (
     GoldenImportSerializer,
     GoldenQuestionInputSerializer,
     GoldenQuestionOutputSerializer,
-    error_responses,
     validated,
 )
 
 
 class GoldenQuestionListApi(BotScopedAPIView):
+    query_serializer = PageQuerySerializer
     parser_classes = [JSONParser]
 
     @extend_schema(
-        responses={200: GoldenQuestionOutputSerializer(many=True), **error_responses(401, 404)},
+        responses={200: paginated(GoldenQuestionOutputSerializer)},
         description="The bot's golden questions, oldest first (paginated).",
     )
     def get(self, request, org_id, bot_id):
@@ -44,7 +46,7 @@ class GoldenQuestionListApi(BotScopedAPIView):
 
     @extend_schema(
         request=GoldenQuestionInputSerializer,
-        responses={201: GoldenQuestionOutputSerializer, **error_responses(400, 401, 403, 404)},
+        responses={201: GoldenQuestionOutputSerializer},
     )
     def post(self, request, org_id, bot_id):
         data = validated(GoldenQuestionInputSerializer(data=request.data))
@@ -55,14 +57,14 @@ class GoldenQuestionListApi(BotScopedAPIView):
 class GoldenQuestionDetailApi(BotScopedAPIView):
     parser_classes = [JSONParser]
 
-    @extend_schema(responses={200: GoldenQuestionOutputSerializer, **error_responses(401, 404)})
+    @extend_schema(responses={200: GoldenQuestionOutputSerializer})
     def get(self, request, org_id, bot_id, golden_id):
         golden = selectors.golden_question_get(bot=self.bot, golden_id=golden_id)
         return Response(GoldenQuestionOutputSerializer(golden).data)
 
     @extend_schema(
         request=GoldenQuestionInputSerializer(partial=True),
-        responses={200: GoldenQuestionOutputSerializer, **error_responses(400, 401, 403, 404)},
+        responses={200: GoldenQuestionOutputSerializer},
     )
     def patch(self, request, org_id, bot_id, golden_id):
         golden = selectors.golden_question_get(bot=self.bot, golden_id=golden_id)
@@ -70,7 +72,7 @@ class GoldenQuestionDetailApi(BotScopedAPIView):
         golden = services.golden_question_update(golden=golden, user=request.user, data=data)
         return Response(GoldenQuestionOutputSerializer(golden).data)
 
-    @extend_schema(responses={204: None, **error_responses(401, 403, 404)})
+    @extend_schema(responses={204: None})
     def delete(self, request, org_id, bot_id, golden_id):
         golden = selectors.golden_question_get(bot=self.bot, golden_id=golden_id)
         services.golden_question_delete(golden=golden, user=request.user)
@@ -87,7 +89,7 @@ class GoldenQuestionImportApi(BotScopedAPIView):
 
     @extend_schema(
         request={"multipart/form-data": GoldenImportSerializer},
-        responses={201: GoldenImportOutputSerializer, **error_responses(400, 401, 403, 404, 413)},
+        responses={201: GoldenImportOutputSerializer},
         description="Add every question of a CSV (header: question, answer, off_topic) or JSON Lines file "
         '({"question", "answer", "off_topic"} a line). All or nothing: one bad line and nothing is '
         "imported; `errors` lists every bad line (`line 3`).",
@@ -115,7 +117,7 @@ class EvaluateApi(BotScopedAPIView):
 
     @extend_schema(
         request=EvaluateInputSerializer,
-        responses={201: EvaluationRunDetailSerializer, **error_responses(400, 401, 403, 404, 429, 503)},
+        responses={201: EvaluationRunDetailSerializer, **error_responses(429, 503)},
         description="Evaluate the bot on its golden questions now (inline; at most EVALUATION_MAX_QUESTIONS) "
         "and store the run with the bot's index version. Nothing is recorded as a conversation.",
     )
@@ -127,8 +129,10 @@ class EvaluateApi(BotScopedAPIView):
 
 
 class EvaluationListApi(BotScopedAPIView):
+    query_serializer = PageQuerySerializer
+
     @extend_schema(
-        responses={200: EvaluationRunSerializer(many=True), **error_responses(401, 404)},
+        responses={200: paginated(EvaluationRunSerializer)},
         description="The bot's evaluation runs, newest first (paginated; outcomes are in the detail).",
     )
     def get(self, request, org_id, bot_id):
@@ -137,7 +141,7 @@ class EvaluationListApi(BotScopedAPIView):
 
 
 class EvaluationDetailApi(BotScopedAPIView):
-    @extend_schema(responses={200: EvaluationRunDetailSerializer, **error_responses(401, 404)})
+    @extend_schema(responses={200: EvaluationRunDetailSerializer})
     def get(self, request, org_id, bot_id, run_id):
         run = selectors.evaluation_run_get(bot=self.bot, run_id=run_id)
         return Response(EvaluationRunDetailSerializer(run).data)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
 from api.serializers import StrictSerializer
@@ -103,29 +102,3 @@ class EvaluationRunDetailSerializer(EvaluationRunSerializer):
     class Meta(EvaluationRunSerializer.Meta):
         fields = [*EvaluationRunSerializer.Meta.fields, "outcomes"]
         read_only_fields = fields
-
-
-class ErrorSerializer(serializers.Serializer):
-    detail = serializers.CharField(help_text="What went wrong and what to do, for people.")
-    code = serializers.CharField(required=False)
-    errors = serializers.DictField(
-        child=serializers.ListField(child=serializers.CharField()),
-        required=False,
-        help_text="By field, or by file line (`line 3`) for an import.",
-    )
-    evaluation_id = serializers.UUIDField(required=False, help_text="503: the run stored as failed.")
-
-
-_MEANINGS = {
-    400: "Invalid input: `errors` lists the fields (or the file's lines).",
-    401: "Not signed in.",
-    403: "Your role in the organisation is too small.",
-    404: "No such bot or object in this organisation.",
-    413: "The request body is too large.",
-    429: "Too many evaluations of this bot (EVALUATION_RATE): wait `Retry-After` seconds.",
-    503: "The model could not answer; the run is stored as failed (evaluation_id).",
-}
-
-
-def error_responses(*statuses: int) -> dict[int, OpenApiResponse]:
-    return {code: OpenApiResponse(response=ErrorSerializer, description=_MEANINGS[code]) for code in statuses}

@@ -1,4 +1,4 @@
-"""Dependency checks behind GET /api/health. Each check is short and reports, never raises.
+"""Dependency checks behind GET /api/health/. Each check is short and reports, never raises.
 
 The results name backends and carry exception text (hosts, ports): the API shows them to staff
 only, and every failure is logged here so operators see it whoever asked.

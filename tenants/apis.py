@@ -5,9 +5,11 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
+from api.base import APIView
 from api.pagination import paginate
+from api.schema import paginated
+from api.serializers import PageQuerySerializer
 from api.views import OrgScopedAPIView
 
 from . import quotas, selectors, services
@@ -24,7 +26,9 @@ from .serializers import (
 
 
 class OrgListApi(APIView):
-    @extend_schema(responses=OrgOutputSerializer(many=True))
+    query_serializer = PageQuerySerializer
+
+    @extend_schema(responses=paginated(OrgOutputSerializer))
     def get(self, request):
         roles = {m.org_id: m.role for m in selectors.memberships_of(user=request.user)}
         return paginate(
@@ -76,8 +80,9 @@ class OrgUsageApi(OrgScopedAPIView):
 
 class MemberListApi(OrgScopedAPIView):
     required_roles = {**OrgScopedAPIView.required_roles, "POST": Role.ADMIN}
+    query_serializer = PageQuerySerializer
 
-    @extend_schema(responses=MembershipOutputSerializer(many=True))
+    @extend_schema(responses=paginated(MembershipOutputSerializer))
     def get(self, request, org_id):
         return paginate(self, selectors.member_list(org=self.org), MembershipOutputSerializer)
 
@@ -123,8 +128,9 @@ class MemberDetailApi(OrgScopedAPIView):
 
 class InvitationListApi(OrgScopedAPIView):
     required_roles = {**OrgScopedAPIView.required_roles, "GET": Role.ADMIN}
+    query_serializer = PageQuerySerializer
 
-    @extend_schema(responses=InvitationOutputSerializer(many=True))
+    @extend_schema(responses=paginated(InvitationOutputSerializer))
     def get(self, request, org_id):
         return paginate(self, selectors.invitation_list(org=self.org), InvitationOutputSerializer)
 

@@ -11,6 +11,7 @@ from integrations.vectors import factory
 from integrations.vectors.dynamodb import create_table
 from tenants.models import Role
 
+from .contract import _api_contract_client, api_contract, pytest_terminal_summary  # noqa: F401
 from .factories import add_member, make_bot, make_org, make_user
 
 ROLES = ["owner", "admin", "editor", "viewer"]

@@ -51,13 +51,13 @@ def embedder_calls(monkeypatch):
 
 
 def test_anonymous_health_is_status_only(client):
-    response = client.get("/api/health")
+    response = client.get("/api/health/")
     assert response.status_code == 200
     assert response.json() == {"status": "ok"}
 
 
 def test_staff_deep_health_also_checks_the_embedder(staff_client, embedder_calls):
-    body = staff_client.get("/api/health?deep=1").json()
+    body = staff_client.get("/api/health/?deep=1").json()
     assert body["status"] == "ok"
     assert body["checks"]["embedder"] == {
         "status": "ok",
@@ -68,7 +68,7 @@ def test_staff_deep_health_also_checks_the_embedder(staff_client, embedder_calls
 
 
 def test_anonymous_deep_health_runs_no_embedding(client, embedder_calls):
-    response = client.get("/api/health?deep=1")
+    response = client.get("/api/health/?deep=1")
     assert response.status_code == 200
     assert response.json() == {"status": "ok"}
     assert embedder_calls == []
@@ -76,18 +76,18 @@ def test_anonymous_deep_health_runs_no_embedding(client, embedder_calls):
 
 def test_a_signed_in_non_staff_user_gets_the_public_answer(client, owner, embedder_calls):
     client.force_login(owner)
-    assert client.get("/api/health?deep=1").json() == {"status": "ok"}
+    assert client.get("/api/health/?deep=1").json() == {"status": "ok"}
     assert embedder_calls == []
 
 
 def test_a_bad_credential_still_gets_the_public_answer(client):
-    response = client.get("/api/health", HTTP_AUTHORIZATION="Basic bm9ib2R5Om5vcGU=")  # nobody:nope
+    response = client.get("/api/health/", HTTP_AUTHORIZATION="Basic bm9ib2R5Om5vcGU=")  # nobody:nope
     assert response.status_code == 200
     assert response.json() == {"status": "ok"}
 
 
 def test_a_broken_database_tells_anonymous_callers_nothing_but_degraded(client, broken_database):
-    response = client.get("/api/health")
+    response = client.get("/api/health/")
     assert response.status_code == 503
     assert response.json() == {"status": "degraded"}
     text = response.content.decode()
@@ -95,7 +95,7 @@ def test_a_broken_database_tells_anonymous_callers_nothing_but_degraded(client, 
 
 
 def test_a_broken_dependency_is_503_naming_it_for_staff(staff_client, broken_vector_store):
-    response = staff_client.get("/api/health")
+    response = staff_client.get("/api/health/")
     assert response.status_code == 503
     body = response.json()
     assert body["status"] == "degraded"
@@ -105,6 +105,6 @@ def test_a_broken_dependency_is_503_naming_it_for_staff(staff_client, broken_vec
 
 
 def test_a_broken_dependency_is_degraded_without_details_for_anonymous(client, broken_vector_store):
-    response = client.get("/api/health")
+    response = client.get("/api/health/")
     assert response.status_code == 503
     assert response.json() == {"status": "degraded"}

@@ -60,7 +60,7 @@ def cognito_settings(settings, cognito_server):
 
 def test_id_token_signs_in_creates_the_user_and_accepts_invitations(org, client, cognito_settings):
     Invitation.objects.create(org=org, email=cognito_settings["email"], role="editor")
-    response = client.get("/api/auth/me", HTTP_AUTHORIZATION=f"Bearer {cognito_settings['id']}")
+    response = client.get("/api/auth/me/", HTTP_AUTHORIZATION=f"Bearer {cognito_settings['id']}")
     assert response.status_code == 200, response.content
     body = response.json()
     assert body["email"] == cognito_settings["email"]
@@ -78,13 +78,13 @@ def test_id_token_signs_in_creates_the_user_and_accepts_invitations(org, client,
 def test_tampered_and_foreign_tokens_are_401(client, cognito_settings, settings):
     header, payload, signature = cognito_settings["id"].split(".")
     forged = f"{header}.{payload}.{signature[:-4]}AAAA"
-    response = client.get("/api/auth/me", HTTP_AUTHORIZATION=f"Bearer {forged}")
+    response = client.get("/api/auth/me/", HTTP_AUTHORIZATION=f"Bearer {forged}")
     assert response.status_code == 401
     assert response["WWW-Authenticate"].startswith("Bearer")
     settings.COGNITO_APP_CLIENT_ID = "some-other-client"
     get_verifier.cache_clear()
     assert (
-        client.get("/api/auth/me", HTTP_AUTHORIZATION=f"Bearer {cognito_settings['id']}").status_code == 401
+        client.get("/api/auth/me/", HTTP_AUTHORIZATION=f"Bearer {cognito_settings['id']}").status_code == 401
     )
 
 
@@ -97,7 +97,7 @@ def test_hosted_ui_sign_in_and_auth_config_when_cognito_is_configured():
         "c = Client()\n"
         "r = c.get('/oidc/authenticate/'); print(r.status_code, r['Location'].split('?')[0])\n"
         "print(b'Sign in with your organisation account' in c.get('/admin/login/').content)\n"
-        "print(c.get('/api/auth/config').json()['hosted_ui_domain'])\n"
+        "print(c.get('/api/auth/config/').json()['hosted_ui_domain'])\n"
     )
     env = {"PATH": "/usr/bin:/bin", "COGNITO_REGION": "eu-west-1",
            "COGNITO_USER_POOL_ID": "eu-west-1_abc", "COGNITO_APP_CLIENT_ID": "client123",

@@ -166,7 +166,7 @@ def test_an_account_bound_to_another_sub_is_never_rebound(verifier, key):
     detail = refused(verifier, id_token(key, sub="sub-other", email="ada@example.com"))
 
     assert "already linked to another sign-in identity" in detail
-    assert "/api/auth/identity/link" in detail
+    assert "/api/auth/identity/link/" in detail
     bound.refresh_from_db()
     assert bound.external_id == "sub-original"
     assert not User.objects.filter(external_id="sub-other").exists()
@@ -227,7 +227,7 @@ def test_a_look_alike_address_is_a_new_invitation_not_an_existing_member(org, ow
 
 
 def link(verifier, user, token):
-    request = APIRequestFactory().post("/api/auth/identity/link", {"id_token": token}, format="json")
+    request = APIRequestFactory().post("/api/auth/identity/link/", {"id_token": token}, format="json")
     force_authenticate(request, user=user)
     return IdentityLinkApi.as_view(verifier=verifier)(request)
 
@@ -276,5 +276,5 @@ def test_the_link_step_refuses_a_forged_token(verifier, key):
 
 
 def test_the_link_step_needs_a_signed_in_user(verifier, key):
-    request = APIRequestFactory().post("/api/auth/identity/link", {"id_token": "x.y.z"}, format="json")
+    request = APIRequestFactory().post("/api/auth/identity/link/", {"id_token": "x.y.z"}, format="json")
     assert IdentityLinkApi.as_view(verifier=verifier)(request).status_code in (401, 403)

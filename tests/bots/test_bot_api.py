@@ -47,7 +47,7 @@ def test_bad_bot_input_is_400_with_a_field_message_and_writes_nothing(
 ):
     response = client_for(editor).post(url(org), payload, format="json")
     assert response.status_code == 400
-    errors = response.json()
+    errors = response.json()["errors"]
     assert field in errors
     assert message.lower() in " ".join(map(str, errors[field])).lower()
     assert Bot.objects.for_org(org).count() == 0

@@ -292,7 +292,7 @@ def test_the_schema_documents_what_chat_endpoints_send(db):
         assert {"count", "next", "previous", "results"} <= set(response_schema(listing, "get")["properties"])
     limited = paths[public_chat]["post"]["responses"]["429"]
     assert "Retry-After" in limited["headers"]
-    assert limited["content"]["application/json"]["schema"]["$ref"].endswith("/ChatError")
+    assert limited["content"]["application/json"]["schema"]["$ref"].endswith("/Error")
     for path in paths:
         if "/chat/" in path or path.startswith("/api/public/"):
             for method, operation in paths[path].items():

@@ -67,7 +67,7 @@ def test_demo_project_migrates_users_bots_documents_and_vectors(
     ada = demo.DEMO_USERS[0]
     token = base64.b64encode(f"{ada.email}:{ada.password}".encode()).decode()
     auth = {"HTTP_AUTHORIZATION": f"Basic {token}"}
-    assert client.get("/api/auth/me", **auth).status_code == 200
+    assert client.get("/api/auth/me/", **auth).status_code == 200
     bot = Bot.all_orgs.get(name="Acme Support")
     body = client.post(
         f"/api/orgs/{bot.org_id}/bots/{bot.pk}/chat/",

@@ -66,7 +66,7 @@ def test_a_migrated_user_signs_in_through_the_api_with_the_old_password(client):
 
     def me(password):
         token = base64.b64encode(f"ada@acme.example:{password}".encode()).decode()
-        return client.get("/api/auth/me", HTTP_AUTHORIZATION=f"Basic {token}")
+        return client.get("/api/auth/me/", HTTP_AUTHORIZATION=f"Basic {token}")
 
     assert me("wrong horse").status_code in (401, 403)
     response = me("correct horse")

@@ -115,7 +115,7 @@ def _report(tmp_path, name="report.json"):
 
 def _basic(client, email, password):
     token = base64.b64encode(f"{email}:{password}".encode()).decode()
-    return client.get("/api/auth/me", HTTP_AUTHORIZATION=f"Basic {token}")
+    return client.get("/api/auth/me/", HTTP_AUTHORIZATION=f"Basic {token}")
 
 
 def test_import_brings_users_orgs_bots_and_documents_and_reports_bad_rows(

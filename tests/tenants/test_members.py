@@ -75,7 +75,7 @@ def test_bad_role_and_bad_email_are_400(org, owner, client_for):
         members_url(org), {"email": "not-an-email", "role": "god"}, format="json"
     )
     assert response.status_code == 400
-    assert set(response.json()) == {"email", "role"}
+    assert set(response.json()["errors"]) == {"email", "role"}
 
 
 def test_invitation_is_accepted_on_first_login(org, owner, client_for):

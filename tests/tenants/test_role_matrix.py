@@ -24,7 +24,7 @@ def _s(owner, admin, editor, viewer, outsider, anonymous):
 
 # (name, method, url template, body, expected statuses per persona)
 MATRIX = [
-    ("me", "get", "/api/auth/me", None, _s(200, 200, 200, 200, 200, 401)),
+    ("me", "get", "/api/auth/me/", None, _s(200, 200, 200, 200, 200, 401)),
     ("org-list", "get", "/api/orgs/", None, _s(200, 200, 200, 200, 200, 401)),
     ("org-create", "post", "/api/orgs/", {"name": "New org"}, _s(201, 201, 201, 201, 201, 401)),
     ("org-get", "get", "/api/orgs/{org}/", None, _s(200, 200, 200, 200, 404, 401)),

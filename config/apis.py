@@ -1,12 +1,30 @@
+"""Endpoints of the platform itself (not of a room): health. It lives in config because it reads
+every backend (integrations) and answers in the API's rules (api)."""
+
 import contextlib
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from .health import run_checks
+from api.base import APIView
+from api.schema import error_responses
+from api.serializers import StrictQuerySerializer
+from integrations.health import run_checks
+
+
+class HealthQuerySerializer(StrictQuerySerializer):
+    deep = serializers.ChoiceField(
+        choices=["0", "1", "true", "false"],
+        required=False,
+        help_text="`1`: also embed a sentence (staff only).",
+    )
+
+
+class HealthSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["ok", "degraded"])
+    checks = serializers.DictField(required=False, help_text="Each check's result; staff only.")
 
 
 class HealthApi(APIView):
@@ -18,6 +36,7 @@ class HealthApi(APIView):
     """
 
     permission_classes = [AllowAny]
+    query_serializer = HealthQuerySerializer
 
     def perform_authentication(self, request):
         # A bad credential only costs the details: health still answers, anonymously.
@@ -25,24 +44,15 @@ class HealthApi(APIView):
             request.user  # noqa: B018  (authenticates)
 
     @extend_schema(
-        parameters=[OpenApiParameter("deep", str, description="`1`: also embed a sentence (staff only)")],
-        responses={
-            (200, "application/json"): inline_serializer(
-                "Health",
-                {
-                    "status": serializers.ChoiceField(choices=["ok", "degraded"]),
-                    "checks": serializers.DictField(required=False, help_text="staff only"),
-                },
-            )
-        },
+        responses={200: HealthSerializer, 503: HealthSerializer, **error_responses(400)},
         description="Checks the database, storage and vector store; 503 with status `degraded` if any "
         "fails. Staff users also get each check's result and can add ?deep=1 (the embedder).",
     )
     def get(self, request):
         staff = bool(getattr(request.user, "is_staff", False) and request.user.is_active)
-        deep = staff and request.query_params.get("deep") in ("1", "true")
+        deep = staff and self.query.get("deep") in ("1", "true")
         ok, checks = run_checks(deep=deep)
         body = {"status": "ok" if ok else "degraded"}
         if staff:
             body["checks"] = checks
-        return Response(body, status=200 if ok else 503)
+        return Response(HealthSerializer(body).data, status=200 if ok else 503)
