@@ -72,7 +72,9 @@ class EvaluateInputSerializer(StrictSerializer):
 
 class EvaluationRunSerializer(serializers.ModelSerializer):
     bot_id = serializers.UUIDField(read_only=True)
-    created_by = serializers.EmailField(source="created_by.email", read_only=True, default=None)
+    created_by = serializers.EmailField(
+        source="created_by.email", read_only=True, default=None, allow_null=True
+    )
 
     class Meta:
         model = EvaluationRun

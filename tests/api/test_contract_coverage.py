@@ -164,6 +164,41 @@ def test_every_schema_operation_answers_2xx_within_the_contract(
     _ok(client.get(f"{bot_url}conversations/{answer['conversation_id']}/"))
     _ok(client.post(f"{bot_url}messages/{answer['message_id']}/feedback/", {"rating": "up"}, format="json"))
 
+    # Per-bot evaluation: golden questions (one by hand, two imported), a run, its history.
+    golden = _ok(
+        client.post(
+            f"{bot_url}golden-questions/",
+            {"question": "How long do refunds take?", "expected_answer": "within 14 days"},
+            format="json",
+        ),
+        201,
+    )
+    _ok(client.get(f"{bot_url}golden-questions/?page=1"))
+    _ok(client.get(f"{bot_url}golden-questions/{golden['id']}/"))
+    _ok(
+        client.patch(
+            f"{bot_url}golden-questions/{golden['id']}/", {"question": "Refunds: how long?"}, format="json"
+        )
+    )
+    golden_csv = (
+        b"question,answer,off_topic\n"
+        b"When does the office open?,opens at 08:30,\n"
+        b"Who painted the Sistine Chapel?,,true\n"
+    )
+    _ok(
+        client.post(
+            f"{bot_url}golden-questions/import/",
+            {"file": SimpleUploadedFile("golden.csv", golden_csv, content_type="text/csv")},
+            format="multipart",
+        ),
+        201,
+    )
+    run = _ok(client.post(f"{bot_url}evaluate/", {"k": 3}, format="json"), 201)
+    _ok(client.get(f"{bot_url}evaluations/"))
+    _ok(client.get(f"{bot_url}evaluations/{run['id']}/"))
+    _ok(client.delete(f"{bot_url}golden-questions/{golden['id']}/"), 204)
+    _ok(client.get(f"{api}usage/"))
+
     # API keys and the server-to-server channel.
     created = _ok(client.post(f"{bot_url}api-keys/", {"name": "CI"}, format="json"), 201)
     assert created["key"]
