@@ -101,3 +101,19 @@ class BotApiKey(TenantScopedModel):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class RateCounter(models.Model):
+    """One fixed window of one rate limit (`chat.ratelimit`): counted by a single upsert, so
+    concurrent requests never lose a hit; rows past `expires_at` are pruned."""
+
+    key = models.CharField(max_length=255)
+    window = models.BigIntegerField(help_text="The window's number: Unix time // the period.")
+    count = models.PositiveIntegerField(default=0)
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["key", "window"], name="chat_ratecounter_key_window")]
+
+    def __str__(self) -> str:
+        return f"{self.key} @ {self.window}: {self.count}"

@@ -28,6 +28,7 @@ from django.utils import timezone  # noqa: E402
 
 from accounts.services import user_create  # noqa: E402
 from bots.services import bot_create  # noqa: E402
+from chat.models import RateCounter  # noqa: E402
 from documents.models import Document  # noqa: E402
 from documents.services import document_process, document_upload  # noqa: E402
 from integrations.embeddings.fake import FakeEmbedder  # noqa: E402
@@ -91,6 +92,9 @@ def chat() -> dict:
         if public.status_code == 200
         else public.content.decode(),
         "cache_table": "botwright_cache" in tables,
+        "rate_counters": sorted(
+            (key.split(":")[0], count) for key, count in RateCounter.objects.values_list("key", "count")
+        ),
     }
 
 

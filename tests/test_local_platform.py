@@ -97,6 +97,8 @@ def test_migrate_alone_gives_a_platform_that_chats_and_searches(fresh_platform):
     fresh_platform.manage("migrate", "--noinput")
     result = fresh_platform.scenario("chat")
     assert result["cache_table"], "the rate-limit cache table must come from a migration"
+    # Every limit counted in the migrated table: the member's search and chat, the public chat's three.
+    assert result["rate_counters"] == [["bot", 1], ["ip", 1], ["member", 2], ["visitor", 1]]
     assert result["document_status"] == "ready"
     assert result["search_status"] == 200
     assert any("07:30" in text for text in result["search_texts"])

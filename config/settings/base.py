@@ -493,9 +493,10 @@ AWS_USAGE_TABLE = {
 for _section, _values in env.json("AWS_USAGE_TABLE_JSON", default={}).items():
     AWS_USAGE_TABLE.setdefault(_section, {}).update(_values)
 
-# --- Caches (rate limits) --------------------------------------------------------------------
-# The database cache is shared by every process and Lambda container, which rate limits need; its
-# table is created by a migration (integrations/migrations), so `migrate` alone prepares it.
+# --- Caches ----------------------------------------------------------------------------------
+# The database cache is shared by every process and Lambda container; its table is created by a
+# migration (integrations/migrations), so `migrate` alone prepares it. Rate limits do not use it:
+# they count in their own table (chat.RateCounter, see chat/ratelimit.py).
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.db.DatabaseCache",
