@@ -21,6 +21,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from bots.models import Bot
+from tenants.admin import ReadOnlyAdminMixin
 from tenants.errors import ApplicationError
 from tenants.models import Organization
 
@@ -39,17 +40,8 @@ def _day(value: str | None, default: date) -> date:
 
 
 @admin.register(DailyMetrics)
-class AnalyticsAdmin(admin.ModelAdmin):
+class AnalyticsAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Not a list of rows: the changelist is the analytics page."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def get_urls(self):
         wrap = self.admin_site.admin_view

@@ -15,7 +15,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from bots.models import Bot
-from tenants.admin import TenantAdmin
+from tenants.admin import ReadOnlyAdminMixin, TenantAdmin
 from tenants.errors import ApplicationError
 
 from .models import EvaluationRun, EvaluationStatus, GoldenQuestion
@@ -155,7 +155,7 @@ def previous_run(run: EvaluationRun) -> EvaluationRun | None:
 
 
 @admin.register(EvaluationRun)
-class EvaluationRunAdmin(TenantAdmin):
+class EvaluationRunAdmin(ReadOnlyAdminMixin, TenantAdmin):
     """Read-only history, newest first; each row shows its change against the bot's previous run."""
 
     list_display = [
@@ -197,15 +197,6 @@ class EvaluationRunAdmin(TenantAdmin):
         "outcomes_table",
     ]
     readonly_fields = fields
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("bot", "created_by")

@@ -8,6 +8,19 @@ from .models import AuditEvent, Invitation, Membership, Organization
 from .quotas import QUOTAS, org_usage
 
 
+class ReadOnlyAdminMixin:
+    """An admin page that shows records and never adds, changes or deletes them."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 class TenantAdmin(admin.ModelAdmin):
     """Base admin for TenantScopedModel subclasses: operators see all orgs; org is shown, filterable."""
 
@@ -104,17 +117,8 @@ class InvitationAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["created_at", "actor_email", "action", "target_type", "target_repr", "org_name"]
     list_filter = ["action", "target_type"]
     search_fields = ["actor_email", "target_repr", "target_id", "org_name", "org_id"]
     date_hierarchy = "created_at"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import itertools
 
+from django.core.files.storage import default_storage
+
 from accounts.models import User
 from bots.models import Bot
 from tenants.models import Membership, Organization, Role
@@ -30,3 +32,17 @@ def add_member(org: Organization, user: User, role: str) -> Membership:
 
 def make_bot(org: Organization, name: str | None = None, **fields) -> Bot:
     return Bot.objects.create(org=org, name=name or f"Bot {next(_seq)}", **fields)
+
+
+def stored_files(prefix: str) -> set[str]:
+    """Every file the default storage holds under ``prefix`` (e.g. an org id), as full keys."""
+    found, stack = set(), [prefix]
+    while stack:
+        path = stack.pop()
+        try:
+            dirs, files = default_storage.listdir(path)
+        except FileNotFoundError:
+            continue
+        found.update(f"{path}/{name}" for name in files)
+        stack.extend(f"{path}/{name}" for name in dirs)
+    return found

@@ -11,7 +11,6 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from django.core.files.storage import default_storage
 from django.db import connection
 from django.db.models import F
 
@@ -19,7 +18,7 @@ from documents.models import Chunk, Document
 from documents.services import document_delete, document_upload
 from integrations.models import ChunkVector
 from integrations.vectors import factory
-from tests.factories import make_bot
+from tests.factories import make_bot, stored_files
 
 BOTS = 5
 UPLOADS_PER_BOT = 10
@@ -111,17 +110,4 @@ def test_concurrent_uploads_and_deletes_leave_every_document_ready_or_gone(
     if settings.VECTOR_STORE == "database":
         assert ChunkVector.objects.filter(org_id=str(org.pk)).count() == sum(d.chunk_count for d in documents)
     # No orphaned files: storage holds exactly the files of the documents that exist.
-    assert _stored_files(str(org.pk)) == {d.storage_key for d in documents}
-
-
-def _stored_files(prefix: str) -> set[str]:
-    found, stack = set(), [prefix]
-    while stack:
-        path = stack.pop()
-        try:
-            dirs, files = default_storage.listdir(path)
-        except FileNotFoundError:
-            continue
-        found.update(f"{path}/{name}" for name in files)
-        stack.extend(f"{path}/{name}" for name in dirs)
-    return found
+    assert stored_files(str(org.pk)) == {d.storage_key for d in documents}

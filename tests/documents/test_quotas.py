@@ -7,7 +7,6 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from django.core.files.storage import default_storage
 from django.db import connection
 
 from bots.models import Bot
@@ -16,7 +15,7 @@ from documents.models import Chunk, Document
 from documents.services import document_process, document_reindex, document_upload
 from integrations.models import ChunkVector
 from tenants.errors import QuotaExceeded
-from tests.factories import make_bot
+from tests.factories import make_bot, stored_files
 
 from .conftest import doc_url
 
@@ -28,19 +27,6 @@ def _text(n: int, lines: int = 12) -> bytes:
     return "\n\n".join(body).encode()
 
 
-def _stored_files(prefix: str) -> set[str]:
-    found, stack = set(), [prefix]
-    while stack:
-        path = stack.pop()
-        try:
-            dirs, files = default_storage.listdir(path)
-        except FileNotFoundError:
-            continue
-        found.update(f"{path}/{name}" for name in files)
-        stack.extend(f"{path}/{name}" for name in dirs)
-    return found
-
-
 @pytest.mark.django_db
 def test_document_quota_at_limit_minus_one_passes_at_limit_answers_402_and_keeps_nothing(
     org, bot, editor, upload
@@ -49,7 +35,7 @@ def test_document_quota_at_limit_minus_one_passes_at_limit_answers_402_and_keeps
     org.save()
     assert upload(editor, bot, _text(1), "one.md").status_code == 201
     assert upload(editor, bot, _text(2), "two.md").status_code == 201
-    files_before = _stored_files(str(org.pk))
+    files_before = stored_files(str(org.pk))
 
     response = upload(editor, bot, _text(3), "three.md")
     assert response.status_code == 402
@@ -63,7 +49,7 @@ def test_document_quota_at_limit_minus_one_passes_at_limit_answers_402_and_keeps
         "resets_at": None,
     }
     assert Document.objects.for_org(org).count() == 2
-    assert _stored_files(str(org.pk)) == files_before
+    assert stored_files(str(org.pk)) == files_before
     # The same bytes again are the existing document, not a new one: no quota needed.
     assert upload(editor, bot, _text(1), "one.md").status_code == 200
 
@@ -204,7 +190,7 @@ def test_uploads_racing_for_the_last_slots_do_not_pass_the_document_quota(org, e
     documents = list(Document.objects.for_org(org))
     assert len(documents) == 3
     # The refused uploads' bytes are gone too: storage holds exactly the kept documents' files.
-    assert _stored_files(str(org.pk)) == {d.storage_key for d in documents}
+    assert stored_files(str(org.pk)) == {d.storage_key for d in documents}
 
 
 @pytest.mark.django_db(transaction=True)
