@@ -73,7 +73,8 @@ class Command(BaseCommand):
             user.save(update_fields=["is_superuser"])
             shown = password if not settings.DEMO_ADMIN_PASSWORD else "(from DEMO_ADMIN_PASSWORD)"
             self.stdout.write(self.style.SUCCESS(f"Demo admin created: {email} / {shown}"))
-            self.stdout.write("  This password is shown once; set DEMO_ADMIN_PASSWORD to choose your own.")
+            if not settings.DEMO_ADMIN_PASSWORD:
+                self.stdout.write("  Shown once; set DEMO_ADMIN_PASSWORD to choose your own.")
         else:
             self.stdout.write(f"Demo admin exists: {email}")
 

@@ -309,7 +309,7 @@
     ".sources{margin-top:8px;border-top:1px solid #eef0f2;padding-top:6px;font-size:12.5px}" +
     ".sources h3{margin:0 0 4px;font-size:12px;font-weight:600;color:#52606d}" +
     ".sources ol{margin:0;padding-left:18px}.sources li{margin:2px 0}" +
-    ".source{border:0;background:none;padding:0;color:#2f5f8a;font:inherit;text-align:left;cursor:pointer;text-decoration:underline dotted}" +
+    ".source{border:0;background:none;padding:0;color:#2f5f8a;font:inherit;text-align:left;vertical-align:top;cursor:pointer;text-decoration:underline dotted}" +
     ".snippet{margin:4px 0 6px;padding:6px 8px;background:#f1f4f7;border-left:3px solid var(--accent);border-radius:4px;color:#3e4c59}" +
     ".rate{display:flex;flex-wrap:wrap;align-items:center;gap:6px;margin-top:8px}" +
     ".rate>button{display:flex;border:1px solid #cbd2d9;background:#fff;border-radius:6px;padding:4px 7px;cursor:pointer;color:#52606d}" +
