@@ -134,6 +134,7 @@ def _start(
     store: VectorStore | None = None,
     retrieval: RetrievalOptions | None = None,
     policy: AnswerPolicy | None = None,
+    model: ChatModel | None = None,
 ) -> _Turn:
     started = time.monotonic()
     question = _validate_message(message)
@@ -157,8 +158,12 @@ def _start(
         assessment = _assess(
             bot=bot, question=question, embedder=embedder, store=store, retrieval=retrieval, policy=policy
         )
-    if assessment.passages:
-        tokens_quota_enforce(org=bot.org)  # the model will be asked: not once the month's tokens are spent
+    if assessment.passages and getattr(
+        model or get_chat_model(model=bot_model_name(bot=bot)), "billed", True
+    ):
+        # A paid model will be asked: not once the month's tokens are spent. The offline answerer
+        # spends no key, so the tokens quota never stops it (its tokens are estimates).
+        tokens_quota_enforce(org=bot.org)
     return _Turn(
         bot, conversation, question, assessment, history, started, usage, ms_since(retrieval_started)
     )
@@ -320,7 +325,9 @@ def chat_answer(
     Raises InvalidInput for a bad message and ChatUnavailable (503) when the model fails; in the
     latter case the exchange is still recorded, marked unanswered with the reason.
     """
-    turn = _start(bot=bot, message=message, conversation=conversation, channel=channel, **context)
+    turn = _start(
+        bot=bot, message=message, conversation=conversation, channel=channel, model=model, **context
+    )
     if not turn.passages:
         return _finish(turn, text=bot.fallback_message, generation=None)
     model = model or get_chat_model(model=bot_model_name(bot=bot))
@@ -346,7 +353,9 @@ def chat_answer_stream(
 
     Validation happens before the first event, so a bad message still raises InvalidInput.
     """
-    turn = _start(bot=bot, message=message, conversation=conversation, channel=channel, **context)
+    turn = _start(
+        bot=bot, message=message, conversation=conversation, channel=channel, model=model, **context
+    )
 
     def events() -> Iterator[tuple[str, Any]]:
         if not turn.passages:

@@ -106,6 +106,9 @@ class ChatModel(Protocol):
     """Answers a question grounded on numbered passages."""
 
     name: str
+    # Whether answers spend a paid model's tokens (on an API key). The per-organisation tokens quota
+    # guards those; an answerer that runs here (the offline extractive one) only estimates its tokens.
+    billed: bool
 
     def generate(
         self,

@@ -176,6 +176,8 @@ def _candidates(passages: Sequence[Passage]) -> list[_Candidate]:
 class ExtractiveChatModel:
     """Quotes the best-covering passage sentences with ``[n]`` citations. Ignores temperature."""
 
+    billed = False  # runs here: no model key is spent
+
     name = "extractive"
 
     def answer_text(self, *, question: str, passages: Sequence[Passage]) -> str:

@@ -33,6 +33,8 @@ class FakeCall:
 class FakeChatModel:
     """Records calls and returns scripted answers (or an echo citing ``[1]``)."""
 
+    billed = True  # stands in for a paid model in tests
+
     def __init__(self, responses: Iterable[ScriptEntry] | None = None, *, name: str = "fake") -> None:
         self.name = name
         self.responses: deque[ScriptEntry] = deque(responses or ())

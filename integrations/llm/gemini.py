@@ -86,6 +86,8 @@ def _default_thinking_budget(model: str) -> int | None:
 class GeminiChatModel:
     """``ChatModel`` backed by Gemini. Thread-safe to share (the SDK client is)."""
 
+    billed = True
+
     def __init__(
         self,
         api_key: str,

@@ -154,7 +154,8 @@ def test_model_is_not_asked_once_the_months_tokens_are_spent(kb_bot, clock):
     assert len(model.calls) == 2
 
 
-def test_token_quota_answers_429_on_the_builder_channel(kb_bot, viewer, client_for, clock):
+def test_token_quota_answers_429_on_the_builder_channel(kb_bot, viewer, client_for, clock, monkeypatch):
+    monkeypatch.setattr("chat.services.get_chat_model", lambda **kw: FakeChatModel())  # a paid model
     org = kb_bot.org
     org.quota_tokens_per_month = 500
     org.save()
@@ -168,6 +169,23 @@ def test_token_quota_answers_429_on_the_builder_channel(kb_bot, viewer, client_f
     org.quota_tokens_per_month = 0  # unlimited
     org.save()
     assert ask_builder(kb_bot, viewer, client_for).status_code == 200
+
+
+def test_the_offline_answerer_is_not_stopped_by_the_tokens_quota(kb_bot, viewer, client_for, clock):
+    """The tokens quota guards a paid model's key; the extractive answerer (the default without a
+    Gemini key) spends none, so its estimated tokens never stop it. The messages quota still does."""
+    org = kb_bot.org
+    org.quota_tokens_per_month = 500
+    org.save()
+    seed(org, kb_bot, tokens=500)
+    answered = ask_builder(kb_bot, viewer, client_for)
+    assert answered.status_code == 200 and not answered.json()["unanswered"]
+    answer = Message.objects.for_org(org).get(pk=answered.json()["message_id"])
+    assert answer.prompt_tokens > 0  # its estimated tokens are still recorded (and shown in usage)
+    org.quota_messages_per_month = 1
+    org.save()
+    seed(org, kb_bot, questions=1)  # 1 of 1 this (frozen) month
+    assert ask_builder(kb_bot, viewer, client_for).status_code == 429
 
 
 def test_every_channels_turns_count_as_they_are_answered(kb_bot, owner, viewer, client_for):
