@@ -132,16 +132,21 @@ def test_a_turn_across_midnight_counts_each_part_on_its_own_day(kb_bot, viewer):
     assert _rollup(kb_bot.org) == incremental
 
 
-def test_a_turn_costs_one_rollup_statement(kb_bot, viewer):
-    chat_answer(bot=kb_bot, message="When does the office open?", user=viewer)  # warm caches
+@pytest.mark.parametrize(("paid", "reads"), [(True, 2), (False, 1)])
+def test_a_turn_costs_one_rollup_statement(kb_bot, viewer, paid, reads):
+    # A paid model (the fake stands in for Gemini) or the offline extractive answerer (the default).
+    model = FakeChatModel() if paid else None
+    chat_answer(bot=kb_bot, message="When does the office open?", user=viewer, model=model)  # warm caches
     conversation = Conversation.objects.for_org(kb_bot.org).first()
     with CaptureQueriesContext(connection) as captured:
-        chat_answer(bot=kb_bot, message="When does the office close?", conversation=conversation, user=viewer)
+        question = "When does the office close?"
+        chat_answer(bot=kb_bot, message=question, conversation=conversation, user=viewer, model=model)
     analytics = [q["sql"] for q in captured.captured_queries if "analytics_" in q["sql"]]
-    # Besides the rollup's writes, the monthly quotas (messages, model tokens) read it once each.
+    # Besides the rollup's writes, the monthly quotas read it: messages always, model tokens only
+    # before a paid model is asked.
     quota_reads = [sql for sql in analytics if sql.startswith("SELECT SUM(")]
     writes = [sql for sql in analytics if sql not in quota_reads]
     expected = 1 if connection.vendor == "postgresql" else 2  # SQLite: visitor insert, then upsert
     assert len(writes) == expected, writes
-    assert len(quota_reads) == 2, quota_reads
+    assert len(quota_reads) == reads, quota_reads
     assert Message.objects.for_org(kb_bot.org).count() == 4
