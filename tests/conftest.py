@@ -127,6 +127,28 @@ def aws(aws_credentials):
         yield
 
 
+S3_TEST_BUCKET = "botwright-test-docs"
+
+
+@pytest.fixture
+def s3_storage(aws, settings):
+    """Django's default storage on an S3 bucket in moto (S3_TEST_BUCKET); returns the S3 client."""
+    client = boto3.client("s3", region_name=AWS_TEST_REGION)
+    client.create_bucket(Bucket=S3_TEST_BUCKET)
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "storages.backends.s3.S3Storage",
+            "OPTIONS": {
+                "bucket_name": S3_TEST_BUCKET,
+                "region_name": AWS_TEST_REGION,
+                "file_overwrite": False,
+            },
+        },
+    }
+    return client
+
+
 @pytest.fixture
 def dynamodb_store(aws, settings):
     """VECTOR_STORE=dynamodb on a fresh moto table; the process-wide store is rebuilt around the test."""

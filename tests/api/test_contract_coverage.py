@@ -10,9 +10,7 @@ from __future__ import annotations
 import json
 import time
 
-import boto3
 import jwt
-import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
@@ -20,26 +18,13 @@ from rest_framework.test import APIClient
 from accounts.cognito import CognitoVerifier
 from analytics.models import UnansweredQuestion
 from tests.chat.conftest import FAQ
+from tests.conftest import S3_TEST_BUCKET
 from tests.contract import RECORD, check, operations
 from tests.factories import add_member, make_user
 from tests.widget.images import png
 
 ISSUER = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Contract"
 CLIENT_ID = "contract-client"
-BUCKET = "botwright-contract-test"
-
-
-@pytest.fixture
-def s3(aws, settings):
-    """S3 on moto, for the direct-upload routes (presigned POST, then complete)."""
-    boto3.client("s3", region_name="us-east-1").create_bucket(Bucket=BUCKET)
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {
-            "BACKEND": "storages.backends.s3.S3Storage",
-            "OPTIONS": {"bucket_name": BUCKET, "region_name": "us-east-1", "file_overwrite": False},
-        },
-    }
 
 
 def _verifier_and_token(email: str) -> tuple[CognitoVerifier, str]:
@@ -73,7 +58,7 @@ def _ok(response, status: int | None = None):
 
 
 def test_every_schema_operation_answers_2xx_within_the_contract(
-    org, bot, owner, client_for, s3, monkeypatch, django_capture_on_commit_callbacks
+    org, bot, owner, client_for, s3_storage, monkeypatch, django_capture_on_commit_callbacks
 ):
     start = len(RECORD.seen)
     client = client_for(owner)
@@ -149,8 +134,8 @@ def test_every_schema_operation_answers_2xx_within_the_contract(
     started = _ok(
         client.post(f"{bot_url}documents/uploads/", {"filename": "notes.txt", "size": 30}, format="json"), 201
     )
-    boto3.client("s3", region_name="us-east-1").put_object(
-        Bucket=BUCKET, Key=started["upload"]["fields"]["key"], Body=b"Parcels ship within two days.\n"
+    s3_storage.put_object(
+        Bucket=S3_TEST_BUCKET, Key=started["upload"]["fields"]["key"], Body=b"Parcels ship within two days.\n"
     )
     with django_capture_on_commit_callbacks(execute=True):
         _ok(client.post(f"{bot_url}documents/{started['document']['id']}/complete/"), 202)

@@ -5,32 +5,16 @@ from __future__ import annotations
 import base64
 import json
 
-import boto3
 import pytest
 
 from documents.models import Document
 from documents.retrieval import retrieve
 from integrations.vectors.dynamodb import DynamoDBVectorStore
+from tests.conftest import S3_TEST_BUCKET
 
 from .conftest import doc_url
 
 pytestmark = pytest.mark.django_db
-
-BUCKET = "botwright-test-docs"
-
-
-@pytest.fixture
-def s3_storage(aws, settings):
-    boto3.client("s3", region_name="us-east-1").create_bucket(Bucket=BUCKET)
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {
-            "BACKEND": "storages.backends.s3.S3Storage",
-            "OPTIONS": {"bucket_name": BUCKET, "region_name": "us-east-1", "file_overwrite": False},
-        },
-    }
-    return boto3.client("s3", region_name="us-east-1")
-
 
 TEXT = b"# Warranty\n\nEvery kettle carries a two year warranty covering the heating element.\n"
 
@@ -42,12 +26,12 @@ def test_upload_to_s3_keys_start_with_the_org_and_delete_removes_the_object(
     assert response.status_code == 201, response.content
     document = Document.objects.for_org(bot.org).get(pk=response.json()["id"])
     assert document.status == "ready", document.error
-    keys = [o["Key"] for o in s3_storage.list_objects_v2(Bucket=BUCKET)["Contents"]]
+    keys = [o["Key"] for o in s3_storage.list_objects_v2(Bucket=S3_TEST_BUCKET)["Contents"]]
     assert keys == [document.storage_key]
     assert keys[0].startswith(f"{bot.org_id}/{bot.pk}/")
     with django_capture_on_commit_callbacks(execute=True):
         assert client_for(editor).delete(doc_url(bot, document.pk)).status_code == 204
-    assert s3_storage.list_objects_v2(Bucket=BUCKET).get("KeyCount") == 0
+    assert s3_storage.list_objects_v2(Bucket=S3_TEST_BUCKET).get("KeyCount") == 0
 
 
 def test_presigned_direct_upload_then_complete(
@@ -72,7 +56,8 @@ def test_presigned_direct_upload_then_complete(
     early = client.post(doc_url(bot, document_id, "complete/"))
     assert early.status_code == 400 and "not arrived" in str(early.json())
 
-    s3_storage.put_object(Bucket=BUCKET, Key=upload["fields"]["key"], Body=TEXT)  # what the browser does
+    # What the browser does:
+    s3_storage.put_object(Bucket=S3_TEST_BUCKET, Key=upload["fields"]["key"], Body=TEXT)
     with django_capture_on_commit_callbacks(execute=True):
         done = client.post(doc_url(bot, document_id, "complete/"))
     assert done.status_code == 202, done.content
@@ -132,7 +117,7 @@ def test_direct_upload_obeys_the_document_and_storage_quotas(bot, editor, s3_sto
     # A larger file than declared: S3 itself refuses it (the POST's content-length-range), moto does
     # not, which lets this show the second line of defence: the real size is what counts.
     bigger = TEXT * 3
-    s3_storage.put_object(Bucket=BUCKET, Key=body["upload"]["fields"]["key"], Body=bigger)
+    s3_storage.put_object(Bucket=S3_TEST_BUCKET, Key=body["upload"]["fields"]["key"], Body=bigger)
     done = client.post(doc_url(bot, body["document"]["id"], "complete/"))
     assert done.status_code == 402
     assert (done.json()["quota"], done.json()["used"], done.json()["limit"]) == (
@@ -141,4 +126,4 @@ def test_direct_upload_obeys_the_document_and_storage_quotas(bot, editor, s3_sto
         len(TEXT) + 10,
     )
     assert Document.objects.for_org(org).count() == 0
-    assert s3_storage.list_objects_v2(Bucket=BUCKET).get("KeyCount") == 0
+    assert s3_storage.list_objects_v2(Bucket=S3_TEST_BUCKET).get("KeyCount") == 0

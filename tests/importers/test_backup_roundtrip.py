@@ -32,6 +32,7 @@ from integrations import storage
 from integrations.vectors.factory import get_vector_store
 from tenants.models import AuditEvent, Invitation, Membership, Organization, Role
 from tenants.services import org_delete
+from tests.conftest import S3_TEST_BUCKET
 from tests.factories import add_member, make_user
 from tests.test_local_platform import LocalPlatform
 from tests.widget.images import png
@@ -55,7 +56,6 @@ Descale the kettle every month with a mixture of water and white vinegar.
 Every kettle carries a two year warranty covering the heating element.
 """
 QUESTION = "When are refunds issued?"
-BUCKET = "botwright-test-backups"
 
 
 @pytest.fixture
@@ -202,15 +202,7 @@ def test_round_trip_on_the_database_store_gives_the_same_search_answer_and_histo
 
 
 @pytest.fixture
-def s3_and_dynamodb(aws, dynamodb_store, settings):
-    boto3.client("s3", region_name="us-east-1").create_bucket(Bucket=BUCKET)
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {
-            "BACKEND": "storages.backends.s3.S3Storage",
-            "OPTIONS": {"bucket_name": BUCKET, "region_name": "us-east-1", "file_overwrite": False},
-        },
-    }
+def s3_and_dynamodb(s3_storage, dynamodb_store):
     return dynamodb_store
 
 
@@ -219,7 +211,7 @@ def test_round_trip_on_s3_and_dynamodb(
 ):
     org_id = populated["org"].pk
     round_trip(populated, tmp_path, django_capture_on_commit_callbacks)
-    keys = [o["Key"] for o in boto3.client("s3").list_objects_v2(Bucket=BUCKET)["Contents"]]
+    keys = [o["Key"] for o in boto3.client("s3").list_objects_v2(Bucket=S3_TEST_BUCKET)["Contents"]]
     assert len(keys) == 3 and all(key.startswith(f"{org_id}/") for key in keys)  # two documents, an avatar
 
 
