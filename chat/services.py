@@ -92,6 +92,7 @@ class _Turn:
     usage: Counter = field(default_factory=Counter)  # integrations.metering, around retrieval
     retrieval_ms: float = 0.0
     model_started: float | None = None  # time.monotonic() when the model was asked, if it was
+    model: ChatModel | None = None  # who answers, resolved in _start when there are passages to answer from
 
     @property
     def passages(self) -> list[Passage]:
@@ -158,14 +159,22 @@ def _start(
         assessment = _assess(
             bot=bot, question=question, embedder=embedder, store=store, retrieval=retrieval, policy=policy
         )
-    if assessment.passages and getattr(
-        model or get_chat_model(model=bot_model_name(bot=bot)), "billed", True
-    ):
-        # A paid model will be asked: not once the month's tokens are spent. The offline answerer
-        # spends no key, so the tokens quota never stops it (its tokens are estimates).
-        tokens_quota_enforce(org=bot.org)
+    if assessment.passages:
+        model = model or get_chat_model(model=bot_model_name(bot=bot))
+        if getattr(model, "billed", True):
+            # A paid model will be asked: not once the month's tokens are spent. The offline answerer
+            # spends no key, so the tokens quota never stops it (its tokens are estimates).
+            tokens_quota_enforce(org=bot.org)
     return _Turn(
-        bot, conversation, question, assessment, history, started, usage, ms_since(retrieval_started)
+        bot,
+        conversation,
+        question,
+        assessment,
+        history,
+        started,
+        usage,
+        ms_since(retrieval_started),
+        model=model if assessment.passages else None,
     )
 
 
@@ -330,10 +339,11 @@ def chat_answer(
     )
     if not turn.passages:
         return _finish(turn, text=bot.fallback_message, generation=None)
-    model = model or get_chat_model(model=bot_model_name(bot=bot))
     turn.model_started = time.monotonic()
     try:
-        generation = model.generate(prompt=_prompt(turn), passages=turn.passages, temperature=bot.temperature)
+        generation = turn.model.generate(
+            prompt=_prompt(turn), passages=turn.passages, temperature=bot.temperature
+        )
     except ModelUnavailable as exc:
         raise _unavailable(turn, exc)
     return _finish(turn, text=generation.text, generation=generation)
@@ -363,11 +373,10 @@ def chat_answer_stream(
             yield "token", {"text": result.message.content}
             yield "done", result
             return
-        chosen = model or get_chat_model(model=bot_model_name(bot=bot))
         generation = None
         turn.model_started = time.monotonic()
         try:
-            for piece in chosen.stream(
+            for piece in turn.model.stream(
                 prompt=_prompt(turn), passages=turn.passages, temperature=bot.temperature
             ):
                 if isinstance(piece, Generation):
