@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import hashlib
 import random
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from botocore.client import BaseClient
 from django.db import connection
 from django.db.models import F
 
@@ -35,9 +37,26 @@ def _content(bot_n: int, n: int) -> bytes:
     return "\n\n".join(lines).encode()
 
 
+@pytest.fixture
+def moto_one_call_at_a_time(monkeypatch):
+    """moto's in-memory backends are not thread-safe (a Query iterating a table while a BatchWriteItem
+    adds to it raises "dictionary changed size during iteration" inside moto), which real DynamoDB and
+    S3 never do. One AWS call at a time keeps the fake consistent; the application's threads, database
+    transactions and locks still race as before, only each single AWS request is atomic."""
+    lock = threading.Lock()
+    make_api_call = BaseClient._make_api_call
+
+    def serialised(self, operation_name, api_params):
+        with lock:
+            return make_api_call(self, operation_name, api_params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", serialised)
+
+
 @pytest.fixture(params=["database", pytest.param("dynamodb", marks=pytest.mark.slow)])
 def vector_store(request):
     if request.param == "dynamodb":
+        request.getfixturevalue("moto_one_call_at_a_time")
         return request.getfixturevalue("dynamodb_store")
     factory.get_vector_store.cache_clear()
     return factory.get_vector_store()
